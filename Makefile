@@ -1,0 +1,31 @@
+# The two commands: `make run` (whole platform on SQLite with demo data) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint proto bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Regenerates the committed gRPC stubs in credit/ from proto/.
+proto: $(STAMP)
+	$(BIN)/python proto/generate.py
+
+run: $(STAMP)
+	$(BIN)/python -m services.devrun
+
+lint: $(STAMP)
+	$(BIN)/python proto/generate.py --check
+	$(BIN)/ruff check .
+	$(BIN)/mypy services proto
+
+test: lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,142 @@
+"""Database plumbing shared by the services: engines, schemas, migrations, bulk writes.
+
+Each service owns one schema. On PostgreSQL that is a real schema (`records`, `scoring`);
+on the embedded SQLite default each service has its own file, so the schema name is
+translated away. Writers serialise on one lock per service (an advisory lock on
+PostgreSQL, BEGIN IMMEDIATE on SQLite) so that ids, the outbox sequence and the audit hash
+chain are assigned in commit order.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import JSON, Engine, MetaData, Table, create_engine, event, func, insert, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, sessionmaker
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata(schema: str) -> MetaData:
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def is_postgres(bind: Engine | Connection | Session) -> bool:
+    return bind.get_bind().dialect.name == "postgresql" if isinstance(bind, Session) else (
+        bind.dialect.name == "postgresql"
+    )
+
+
+def make_engine(url: str, schema: str, *, pool_size: int = 10) -> Engine:
+    """An engine for one service's schema; SQLite gets WAL and immediate transactions."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"isolation_level": None, "check_same_thread": False, "timeout": 30},
+            execution_options={"schema_translate_map": {schema: None}},
+        )
+        _sqlite_pragmas(engine)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "busy_timeout=30000",
+        ):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+
+    # pysqlite's own transaction handling is off (isolation_level=None); begin explicitly and
+    # IMMEDIATE so a writer takes the database lock up front instead of failing on upgrade.
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("writer")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def writer(factory: sessionmaker[Session], lock_name: str) -> Iterator[Session]:
+    """A write transaction holding the service's writer lock until commit."""
+    with factory() as session:
+        conn = session.connection(execution_options={"writer": True})
+        if is_postgres(conn):
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(lock_name.encode())}
+            )
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def next_id(session: Session, table: Table, column: str = "id") -> int:
+    """The next free id of `table`; only valid under the writer lock."""
+    current = session.execute(select(func.max(table.c[column]))).scalar()
+    return int(current or 0) + 1
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Inserts many rows by the engine's fast path: COPY on PostgreSQL, executemany elsewhere."""
+    if not rows:
+        return
+    conn = session.connection()
+    if not is_postgres(conn):
+        session.execute(insert(table), list(rows))
+        return
+    columns = list(rows[0])
+    # COPY takes text; JSON columns get their JSON text, everything else psycopg adapts.
+    json_cols = {c for c in columns if isinstance(table.c[c].type, JSON)}
+    qualified = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+    cols = ", ".join(f'"{c}"' for c in columns)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(f"COPY {qualified} ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([
+                json.dumps(row[c], ensure_ascii=False) if c in json_cols else row[c]
+                for c in columns
+            ])
+
+
+def migrate(engine: Engine, script_location: Path, schema: str) -> None:
+    """Brings the schema to the newest Alembic revision (creating the schema on PostgreSQL)."""
+    with engine.begin() as conn:
+        if is_postgres(conn):
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        cfg = Config()
+        cfg.set_main_option("script_location", str(script_location))
+        cfg.attributes["connection"] = conn
+        cfg.attributes["schema"] = schema
+        command.upgrade(cfg, "head")

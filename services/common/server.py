@@ -1,0 +1,429 @@
+"""The one gRPC bootstrap every service starts through.
+
+``serve()`` builds a ``grpc.aio`` server from :class:`ServerSettings`, lets the service
+register its handlers, adds health checking and reflection, wraps every handler in the
+platform interceptor chain, serves Prometheus metrics, and shuts down gracefully on
+SIGTERM/SIGINT.  ``start_server()`` is the same without the signal handling (tests).
+
+The interceptor chain wraps each handler's behaviour function instead of handing work
+to grpc's continuation mechanics, so the order is explicit and contextvars set by the
+auth layer are certainly visible inside the handler:
+
+1. metrics: started/handled counters and latency, labelled with the real final code,
+   read back from the context so context.abort / set_code / ServiceError all count;
+2. auth: bearer token -> :class:`Principal` bound for the call (see ``auth``);
+3. errors: :class:`ServiceError` -> its status plus rich details; any other exception
+   is logged with its traceback and the client gets only INTERNAL "internal error".
+
+Handlers must be grpc.aio style (coroutines, async generators or reader/writer
+coroutines).  Plain functions are called inline on the event loop, so they must not block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, NoReturn, Protocol, cast
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import CollectorRegistry
+
+from services.common.auth import Authenticator, is_exempt, use_principal
+from services.common.config import ServerSettings, parse_address
+from services.common.errors import ServiceError, to_rpc_status
+from services.common.logs import configure_logging
+from services.common.metrics import (
+    GrpcServerMetrics,
+    MetricsHttpServer,
+    grpc_type,
+    server_metrics,
+    split_method,
+    start_metrics_http_server,
+)
+
+__all__ = ["INTERNAL_ERROR_MESSAGE", "Register", "RunningServer", "serve", "start_server"]
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ERROR_MESSAGE = "internal error"
+
+Register = Callable[[grpc.aio.Server], Iterable[str]]
+Hook = Callable[[], Awaitable[None]]
+
+_CODES_BY_VALUE = {code.value[0]: code for code in grpc.StatusCode}
+
+
+class _AbortWithStatus(Protocol):
+    # Missing from grpc-stubs' aio ServicerContext, present at runtime.
+    async def abort_with_status(self, status: grpc.Status) -> NoReturn: ...
+
+
+async def _abort(context: grpc.aio.ServicerContext[Any, Any], err: ServiceError) -> NoReturn:
+    """End the call with ``err``; raises grpc.aio.AbortError like context.abort."""
+    await cast(_AbortWithStatus, context).abort_with_status(to_rpc_status(err))
+
+
+def _code_of(context: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode | None:
+    """The status the call ended with, if the handler (or abort) set one."""
+    try:
+        code: object = context.code()
+    except Exception:  # older grpc raised NotImplementedError here
+        return None
+    if isinstance(code, grpc.StatusCode):
+        return code
+    if isinstance(code, int):
+        return _CODES_BY_VALUE.get(code)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Rpc:
+    method: str
+    labels: tuple[str, str, str]  # grpc_type, grpc_service, grpc_method
+    exempt: bool
+
+
+class _Chain:
+    """The three layers, as nested async context managers around one call."""
+
+    def __init__(self, metrics: GrpcServerMetrics, authenticator: Authenticator) -> None:
+        self.metrics = metrics
+        self.authenticator = authenticator
+
+    @asynccontextmanager
+    async def scope(
+        self, rpc: _Rpc, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[None]:
+        m = self.metrics
+        m.started.labels(*rpc.labels).inc()
+        start = time.perf_counter()
+        code = grpc.StatusCode.UNKNOWN
+        try:
+            async with self._auth(rpc, context), self._errors(rpc, context):
+                yield
+            code = _code_of(context) or grpc.StatusCode.OK
+        except asyncio.CancelledError:
+            # grpc cancels the handler task both on client cancel and on deadline.
+            remaining = context.time_remaining()
+            expired = remaining is not None and remaining <= 0
+            code = grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
+            raise
+        except BaseException:
+            found = _code_of(context)
+            code = found if found not in (None, grpc.StatusCode.OK) else grpc.StatusCode.UNKNOWN
+            raise
+        finally:
+            m.handled.labels(*rpc.labels, code.name).inc()
+            m.handling_seconds.labels(*rpc.labels).observe(time.perf_counter() - start)
+
+    @asynccontextmanager
+    async def _auth(
+        self, rpc: _Rpc, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[None]:
+        if rpc.exempt:
+            yield
+            return
+        try:
+            principal = self.authenticator.authenticate(context.invocation_metadata())
+        except ServiceError as err:
+            # The reason stays server-side; the client only learns missing/invalid.
+            log.info(
+                "rejected unauthenticated call",
+                extra={"grpc_method": rpc.method, "peer": context.peer(), "reason": err.message},
+            )
+            await _abort(context, err)
+        with use_principal(principal):
+            yield
+
+    @asynccontextmanager
+    async def _errors(
+        self, rpc: _Rpc, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[None]:
+        try:
+            yield
+        except ServiceError as err:
+            await _abort(context, err)
+        except grpc.aio.AbortError:
+            raise  # context.abort() already sent the status
+        except Exception:
+            log.exception("unhandled exception in handler", extra={"grpc_method": rpc.method})
+            # Only the code and this fixed text reach the client: exception messages
+            # can hold SQL, paths or personal data.
+            await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_ERROR_MESSAGE)
+
+    async def _counted(self, requests: AsyncIterator[Any], rpc: _Rpc) -> AsyncIterator[Any]:
+        counter = self.metrics.msg_received.labels(*rpc.labels)
+        async for request in requests:
+            counter.inc()
+            yield request
+
+    def wrap(
+        self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        req_stream, resp_stream = handler.request_streaming, handler.response_streaming
+        service, name = split_method(method)
+        rpc = _Rpc(method, (grpc_type(req_stream, resp_stream), service, name), is_exempt(method))
+        received = self.metrics.msg_received.labels(*rpc.labels)
+        sent = self.metrics.msg_sent.labels(*rpc.labels)
+        chain = self
+
+        def take_request(request: Any) -> Any:
+            if req_stream:
+                return chain._counted(request, rpc)
+            received.inc()
+            return request
+
+        if not resp_stream:
+            inner: Callable[..., Any] = cast(
+                Callable[..., Any], handler.stream_unary if req_stream else handler.unary_unary
+            )
+
+            async def unary_response(
+                request: Any, context: grpc.aio.ServicerContext[Any, Any]
+            ) -> Any:
+                async with chain.scope(rpc, context):
+                    result = inner(take_request(request), context)
+                    if inspect.isawaitable(result):
+                        result = await result
+                    sent.inc()
+                    return result
+
+            factory = (
+                grpc.stream_unary_rpc_method_handler
+                if req_stream
+                else grpc.unary_unary_rpc_method_handler
+            )
+            return factory(
+                unary_response, handler.request_deserializer, handler.response_serializer
+            )
+
+        inner = cast(
+            Callable[..., Any], handler.stream_stream if req_stream else handler.unary_stream
+        )
+
+        # Always an async generator: grpc then iterates it, and a reader/writer style
+        # handler (a coroutine returning None) simply yields nothing through us.
+        async def stream_response(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            async with chain.scope(rpc, context):
+                result = inner(take_request(request), context)
+                if inspect.isawaitable(result):
+                    result = await result
+                if hasattr(result, "__aiter__"):
+                    try:
+                        async for item in result:
+                            sent.inc()
+                            yield item
+                    finally:
+                        aclose = getattr(result, "aclose", None)
+                        if aclose is not None:
+                            await aclose()
+                elif result is not None:
+                    for item in result:
+                        sent.inc()
+                        yield item
+
+        factory = (
+            grpc.stream_stream_rpc_method_handler
+            if req_stream
+            else grpc.unary_stream_rpc_method_handler
+        )
+        return factory(stream_response, handler.request_deserializer, handler.response_serializer)
+
+
+class _PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    def __init__(self, chain: _Chain) -> None:
+        self._chain = chain
+        # method -> (original handler, wrapped): generic handlers usually return the
+        # same handler object per method, so wrap once rather than per call.
+        self._cache: dict[
+            str, tuple[grpc.RpcMethodHandler[Any, Any], grpc.RpcMethodHandler[Any, Any]]
+        ] = {}
+
+    async def intercept_service(  # type: ignore[override]
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = await continuation(handler_call_details)
+        if handler is None:  # unknown method: grpc answers UNIMPLEMENTED
+            return None
+        method = handler_call_details.method
+        if isinstance(method, bytes):
+            method = method.decode()
+        hit = self._cache.get(method)
+        if hit is not None and hit[0] is handler:
+            return hit[1]
+        wrapped = self._chain.wrap(method, handler)
+        self._cache[method] = (handler, wrapped)
+        return wrapped
+
+
+@dataclass(eq=False)
+class RunningServer:
+    """A started server.  ``stop()`` is idempotent and safe to call concurrently."""
+
+    name: str
+    server: grpc.aio.Server
+    health: Any  # grpc_health.v1.health.aio.HealthServicer (untyped upstream)
+    port: int
+    address: str
+    service_names: tuple[str, ...]
+    grace: float
+    metrics_http: MetricsHttpServer | None = None
+    _stop_task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def metrics_port(self) -> int | None:
+        return self.metrics_http.port if self.metrics_http is not None else None
+
+    async def stop(self, grace: float | None = None) -> None:
+        if self._stop_task is None:
+            self._stop_task = asyncio.create_task(
+                self._stop(self.grace if grace is None else grace)
+            )
+        # Shielded so a cancelled caller cannot leave the server half stopped.
+        await asyncio.shield(self._stop_task)
+
+    async def _stop(self, grace: float) -> None:
+        log.info("graceful shutdown started", extra={"grace_seconds": grace})
+        # NOT_SERVING first so health watchers and load balancers stop routing to us
+        # while in-flight calls drain.
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        if self.metrics_http is not None:
+            await self.metrics_http.stop()
+        log.info("grpc server stopped")
+
+    async def wait_for_termination(self, timeout: float | None = None) -> bool:
+        return await self.server.wait_for_termination(timeout)
+
+
+async def start_server(
+    name: str,
+    settings: ServerSettings,
+    register: Register,
+    *,
+    on_start: Hook | None = None,
+    metrics_registry: CollectorRegistry | None = None,
+    authenticator: Authenticator | None = None,
+) -> RunningServer:
+    """Build, bind and start the server; health turns SERVING once ``on_start`` is done.
+
+    ``register`` adds the service's handlers and returns their full service names
+    (e.g. ``["credit.records.v1.Records"]``) for health and reflection.
+    """
+    if authenticator is None:
+        authenticator = Authenticator.from_settings(settings.auth_mode, settings.tokens_file)
+    host, _ = parse_address("grpc_address", settings.grpc_address)
+    chain = _Chain(server_metrics(metrics_registry), authenticator)
+    server = grpc.aio.server(
+        interceptors=[_PlatformInterceptor(chain)],
+        options=settings.grpc_options(),
+        # Beyond this grpc answers RESOURCE_EXHAUSTED at once instead of queueing
+        # without bound.  Health checks count too: an overloaded pod reads as unhealthy.
+        maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+    )
+    service_names = tuple(register(server))
+
+    # grpc_health's stubs lack the aio submodule.
+    health_servicer = cast(Any, health).aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    # Readiness must not report SERVING before on_start has finished.
+    for service in ("", *service_names):
+        await health_servicer.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    try:
+        port = server.add_insecure_port(settings.grpc_address)
+    except RuntimeError as exc:
+        raise OSError(f"cannot bind gRPC address {settings.grpc_address}: {exc}") from None
+    await server.start()
+    metrics_http: MetricsHttpServer | None = None
+    try:
+        if settings.metrics_port:
+            metrics_http = start_metrics_http_server(
+                settings.metrics_port, settings.metrics_host, chain.metrics.registry
+            )
+        if on_start is not None:
+            await on_start()
+    except BaseException:
+        await server.stop(None)
+        if metrics_http is not None:
+            await metrics_http.stop()
+        raise
+    for service in ("", *service_names):
+        await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+
+    address = f"{host}:{port}"
+    log.info(
+        "grpc server listening",
+        extra={
+            "address": address,
+            "port": port,
+            "services": list(service_names),
+            "metrics_port": metrics_http.port if metrics_http else None,
+            "auth_mode": authenticator.mode,
+            "max_concurrent_rpcs": settings.max_concurrent_rpcs,
+        },
+    )
+    return RunningServer(
+        name=name,
+        server=server,
+        health=health_servicer,
+        port=port,
+        address=address,
+        service_names=service_names,
+        grace=settings.shutdown_grace_seconds,
+        metrics_http=metrics_http,
+    )
+
+
+async def serve(
+    name: str,
+    settings: ServerSettings,
+    register: Register,
+    *,
+    on_start: Hook | None = None,
+    on_stop: Hook | None = None,
+) -> None:
+    """Run until SIGTERM/SIGINT, then drain: NOT_SERVING, stop(grace), ``on_stop``."""
+    configure_logging(name)
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+
+    def request_stop(sig: signal.Signals) -> None:
+        if stop_requested.is_set():
+            log.warning("shutdown already in progress", extra={"signal": sig.name})
+            return
+        log.info("shutdown requested", extra={"signal": sig.name})
+        stop_requested.set()
+
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        loop.add_signal_handler(sig, request_stop, sig)
+    try:
+        running = await start_server(name, settings, register, on_start=on_start)
+        try:
+            await stop_requested.wait()
+        finally:
+            await running.stop()
+            if on_stop is not None:
+                await on_stop()
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)

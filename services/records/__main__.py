@@ -1,0 +1,36 @@
+"""`python -m services.records`: run the records service until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from services.common.server import serve
+from services.records.config import RecordsSettings
+from services.records.server import register, sweep_forever
+from services.records.store import open_store
+
+
+def main() -> None:
+    settings = RecordsSettings.from_env()
+    clock = (lambda: settings.fixed_today) if settings.fixed_today else None
+    store = open_store(settings.database_url, pii_key=settings.pii_key, clock=clock)
+    sweeper: asyncio.Task[None] | None = None
+
+    async def on_start() -> None:
+        nonlocal sweeper
+        sweeper = asyncio.create_task(sweep_forever(store, settings.sweep_seconds))
+
+    async def on_stop() -> None:
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+        store.engine.dispose()
+
+    asyncio.run(serve("records", settings.server, register(store, settings.max_batch),
+                      on_start=on_start, on_stop=on_stop))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Settings of the records service, from RECORDS_* and CREDIT_* environment variables."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from services.common.config import (
+    ConfigError,
+    ServerSettings,
+    env_float,
+    env_int,
+    env_path,
+    env_str,
+)
+
+GRPC_PORT = 50051
+METRICS_PORT = 9101
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecordsSettings:
+    server: ServerSettings
+    # sqlite:///data/records.db (embedded default) or postgresql://user@host/db.
+    database_url: str
+    # Secret for the keyed hash of resident IDs (at least 32 bytes).
+    pii_key: bytes
+    # Largest SubmitRecords message, in records.
+    max_batch: int
+    # Seconds between sweeps that announce publication periods ending on their own.
+    sweep_seconds: float
+    # Pins "today" for rehearsals and tests (ISO date); production leaves it unset.
+    fixed_today: date | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RecordsSettings:
+        server = ServerSettings.from_env("records", GRPC_PORT, METRICS_PORT, env=env)
+        data_dir = env_path("CREDIT_DATA_DIR", Path("data"), env=env)
+        assert data_dir is not None
+        fixed = env_str("CREDIT_TODAY", None, pattern=r"\d{4}-\d{2}-\d{2}", env=env)
+        return cls(
+            server=server,
+            database_url=env_str(
+                "RECORDS_DATABASE_URL", f"sqlite:///{data_dir / 'records.db'}", env=env
+            ),
+            pii_key=_pii_key(env, data_dir, dev=server.auth_mode == "dev"),
+            max_batch=env_int("RECORDS_MAX_BATCH", 5000, min_value=1, max_value=100_000, env=env),
+            sweep_seconds=env_float("RECORDS_SWEEP_SECONDS", 60.0, min_value=0.1, env=env),
+            fixed_today=date.fromisoformat(fixed) if fixed else None,
+        )
+
+
+def _pii_key(env: Mapping[str, str] | None, data_dir: Path, *, dev: bool) -> bytes:
+    """CREDIT_PII_KEY_FILE holds the key (hex); dev mode creates one under the data dir."""
+    path = env_path("CREDIT_PII_KEY_FILE", None, must_exist=not dev, required=not dev, env=env)
+    if path is None:
+        path = data_dir / "pii.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32) + "\n")
+            path.chmod(0o600)
+            log.warning("dev mode: created a personal-ID hashing key", extra={"path": str(path)})
+    try:
+        key = bytes.fromhex(path.read_text().strip())
+    except (OSError, ValueError) as exc:
+        raise ConfigError("CREDIT_PII_KEY_FILE", f"{path} does not hold a hex key: {exc}") from None
+    if len(key) < 32:
+        raise ConfigError("CREDIT_PII_KEY_FILE", "the key must be at least 32 bytes (64 hex)")
+    return key

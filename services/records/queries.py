@@ -1,0 +1,188 @@
+"""Read side: credit files, filtered record lists (keyset pages) and the public view.
+
+A record's status is a function of the date asked about, computed in SQL so that lists can
+filter on it: withdrawn and repaired win, then not yet effective, then expired, else active.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, or_, select
+from sqlalchemy.orm import Session
+
+from services.records.models import (
+    AnnualReport,
+    AuditEntry,
+    Commitment,
+    Entity,
+    Objection,
+    Record,
+    Repair,
+    Shield,
+)
+from services.records.submission import Invalid
+
+STATUSES = ("active", "expired", "repaired", "withdrawn", "not_listed", "pending")
+
+
+def status_expr(as_of: date) -> ColumnElement[str]:
+    return case(
+        (Record.listed.is_(False), "not_listed"),
+        (and_(Record.withdrawn_on.is_not(None), Record.withdrawn_on <= as_of), "withdrawn"),
+        (and_(Record.repaired_on.is_not(None), Record.repaired_on <= as_of), "repaired"),
+        (Record.publication_start > as_of, "pending"),
+        (Record.publication_end <= as_of, "expired"),
+        else_="active",
+    )
+
+
+def shielded_expr(as_of: date) -> ColumnElement[bool]:
+    """Shielded: the entity's reorganisation shield covers as_of and the record predates it."""
+    return exists().where(
+        Shield.entity_id == Record.entity_id,
+        Shield.started_on <= as_of,
+        or_(Shield.lifted_on.is_(None), Shield.lifted_on > as_of),
+        Record.decided_on <= Shield.started_on,
+    )
+
+
+def _record_select(as_of: date) -> Select[Any]:
+    return (
+        select(
+            Record,
+            Entity.entity_key,
+            Entity.name.label("entity_name"),
+            Entity.display_id.label("entity_display_id"),
+            Entity.region_code,
+            Entity.industry,
+            Entity.kind.label("entity_kind"),
+            status_expr(as_of).label("status"),
+            shielded_expr(as_of).label("shielded"),
+        )
+        .join(Entity, Entity.id == Record.entity_id)
+    )
+
+
+@dataclass(frozen=True)
+class RecordView:
+    record: Record
+    entity_key: str
+    entity_name: str
+    entity_display_id: str
+    region_code: str
+    industry: str
+    entity_kind: str
+    status: str
+    shielded: bool
+
+
+def _views(rows: Sequence[Any]) -> list[RecordView]:
+    return [RecordView(*row) for row in rows]
+
+
+@dataclass
+class CreditFile:
+    entity: Entity
+    as_of: date
+    records: list[RecordView]
+    repairs: list[Repair]
+    objections: list[Objection]
+    commitments: list[Commitment]
+    shields: list[Shield]
+    annual_reports: list[AnnualReport]
+    audit: list[AuditEntry]
+
+
+def credit_file(session: Session, entity: Entity, as_of: date, *,
+                include_audit: bool) -> CreditFile:
+    records = _views(session.execute(
+        _record_select(as_of)
+        .where(Record.entity_id == entity.id, Record.decided_on <= as_of)
+        .order_by(Record.decided_on, Record.id)
+    ).all())
+    record_ids = [v.record.id for v in records]
+
+    def by_record(model: type[Repair] | type[Objection]) -> list[Any]:
+        if not record_ids:
+            return []
+        return list(session.execute(
+            select(model).where(model.record_id.in_(record_ids)).order_by(model.id)
+        ).scalars())
+
+    def by_entity(model: type[Commitment] | type[Shield] | type[AnnualReport]) -> list[Any]:
+        return list(session.execute(
+            select(model).where(model.entity_id == entity.id).order_by(model.id)
+        ).scalars())
+
+    trail: list[AuditEntry] = []
+    if include_audit:
+        trail = list(session.execute(
+            select(AuditEntry).where(AuditEntry.entity_key == entity.entity_key)
+            .order_by(AuditEntry.seq)
+        ).scalars())
+    return CreditFile(entity, as_of, records, by_record(Repair), by_record(Objection),
+                      by_entity(Commitment), by_entity(Shield), by_entity(AnnualReport), trail)
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    as_of: date
+    sources: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    region_prefix: str = ""
+    industry: str = ""
+    decided_from: date | None = None
+    decided_to: date | None = None
+    entity_id: int | None = None
+    public: bool = False
+
+
+def encode_token(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"r1:{last_id}".encode()).decode()
+
+
+def decode_token(token: str, field: str = "page_token") -> int:
+    try:
+        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        if kind == "r1" and value.isdigit():
+            return int(value)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise Invalid([(field, "is not a page token this service issued")])
+
+
+def list_records(session: Session, f: RecordFilter, page_size: int,
+                 after_id: int = 0) -> tuple[list[RecordView], int | None]:
+    """One keyset page ordered by record id; returns the rows and the last id if more."""
+    q = _record_select(f.as_of).where(Record.id > after_id)
+    status = status_expr(f.as_of)
+    if f.public:
+        # 公示: only records inside their publication period, published, not shielded.
+        q = q.where(status == "active", Record.published.is_(True),
+                    ~shielded_expr(f.as_of), Record.decided_on <= f.as_of)
+    if f.sources:
+        q = q.where(Record.source.in_(f.sources))
+    if f.categories:
+        q = q.where(Record.category.in_(f.categories))
+    if f.statuses:
+        q = q.where(status.in_(f.statuses))
+    if f.region_prefix:
+        q = q.where(Entity.region_code.startswith(f.region_prefix))
+    if f.industry:
+        q = q.where(Entity.industry == f.industry)
+    if f.decided_from:
+        q = q.where(Record.decided_on >= f.decided_from)
+    if f.decided_to:
+        q = q.where(Record.decided_on <= f.decided_to)
+    if f.entity_id is not None:
+        q = q.where(Record.entity_id == f.entity_id)
+    rows = _views(session.execute(q.order_by(Record.id).limit(page_size + 1)).all())
+    if len(rows) > page_size:
+        return rows[:page_size], rows[page_size - 1].record.id
+    return rows, None

@@ -1,0 +1,172 @@
+"""Jilin human-resources and social-security penalties (吉人社规〔2024〕4号, line 29).
+
+Tiers come from 第十一条, no penalty / exemption from 第八条 / 第九条, mitigation from 第十条 and
+第十二条. Nothing here aggravates: a defence can never raise the tier (第十三条), so no fact does.
+The national category follows the suggested mapping 较轻 → 轻微, 较重 → 一般, 严重 → 严重.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from services.records.rules import national
+from services.records.rules.base import (
+    ENTITY_KINDS,
+    Category,
+    Classification,
+    Context,
+    LegalBasis,
+    RuleViolation,
+    check_entity_kind,
+    check_fields,
+    flag,
+    optional_choice,
+    prior_records,
+    require_choice,
+    require_text,
+)
+
+__all__ = ["MITIGATIONS", "SOURCE", "TIERS", "HrPenaltyRules", "Tier"]
+
+SOURCE = "hr_penalty"
+DOCUMENT = "吉林省人力资源社会保障部门实施行政处罚裁量权规定"
+NUMBER = "吉人社规〔2024〕4号"
+
+FACT_NAMES = frozenset(
+    {
+        "tier",
+        "no_penalty",
+        "first_minor_exempt",
+        "mitigation",
+        "rectification_commitment",
+        "violation",
+        "publication_months",
+    }
+)
+
+
+def _article(number: str) -> LegalBasis:
+    return LegalBasis(DOCUMENT, f"第{number}条", 29, NUMBER)
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    category: Category
+
+
+# 第十一条: three tiers, lowest first (减轻 steps down this order).
+TIERS: Mapping[str, Tier] = MappingProxyType(
+    {
+        "minor": Tier("情节较轻", Category.MINOR),
+        "serious": Tier("情节较重", Category.GENERAL),
+        "grave": Tier("情节严重", Category.SERIOUS),
+    }
+)
+_ORDER = tuple(TIERS)
+
+# 第十二条: 减轻 → within the next lower tier; 从轻 → the lower end of the same tier.
+MITIGATIONS = frozenset({"none", "mitigated", "lenient"})
+
+REPAIR = ("行政处罚决定已履行完毕的证明（如罚款缴纳凭证）", "违法行为已整改到位的证明")
+
+
+@dataclass(frozen=True)
+class HrPenaltyRules:
+    source: str = SOURCE
+
+    def classify(self, facts: Mapping[str, Any], ctx: Context) -> Classification:
+        check_fields(facts, FACT_NAMES)
+        check_entity_kind(ctx, ENTITY_KINDS)  # employers of every kind are subject to it
+        tier = require_choice(facts, "tier", TIERS)
+        violation = require_text(facts, "violation")
+        mitigation = optional_choice(facts, "mitigation", MITIGATIONS, "none")
+        commitment = flag(facts, "rectification_commitment")
+        # 第六条: each violation is assessed on its own; one record per violation.
+        notes = [f"assessed separately (第六条): {violation}"]
+
+        unpenalised = _unpenalised(facts, ctx, tier, mitigation, commitment)
+        if unpenalised is not None:
+            level, article = unpenalised
+            return national.not_listed(
+                source_level=level,
+                decided_on=ctx.decided_on,
+                legal_basis=(_article("六"), _article(article)),
+                notes=notes,
+            )
+
+        applied, minimum = tier, False
+        articles = ["六", "十一"]
+        name = TIERS[tier].name
+        if mitigation == "mitigated":
+            articles.append("十二")
+            step = _ORDER.index(tier)
+            if step == 0:
+                minimum = True  # no tier below 情节较轻: the lowest standard is as far as it goes
+                measure = f"在{name}档以下减轻处罚（减轻，无更低档次）"
+                notes.append(f"减轻 from {name}: no lower tier, lowest standard applied (第十二条)")
+            else:
+                applied = _ORDER[step - 1]
+                lower = TIERS[applied].name
+                measure = f"在{lower}档处罚标准内实施行政处罚（减轻）"
+                notes.append(f"减轻 (第十二条): {name} → {lower}")
+        elif mitigation == "lenient":
+            articles.append("十二")
+            minimum = True
+            measure = f"在{name}档处罚标准内较低档次实施行政处罚（从轻）"
+            notes.append(f"从轻 (第十二条): lower end of {name}, minimum publication period")
+        else:
+            measure = f"按{name}档处罚标准实施行政处罚"
+        measures = [measure]
+        if commitment:
+            articles.append("十")
+            if mitigation == "mitigated":
+                minimum = True  # 第十条: 可以减轻处罚，适用最低的处罚标准
+                measures.append("适用最低的处罚标准（承诺限期整改）")
+            else:
+                notes.append("commitment to rectify recorded; 第十条 allows, not requires, 减轻")
+
+        return national.classification(
+            category=TIERS[applied].category,
+            source_level=TIERS[applied].name,
+            start=ctx.decided_on,
+            facts=facts,
+            measures=measures,
+            legal_basis=tuple(_article(a) for a in articles),
+            repair_requirements=REPAIR,
+            notes=notes,
+            minimum=minimum,
+        )
+
+
+def _unpenalised(
+    facts: Mapping[str, Any], ctx: Context, tier: str, mitigation: str, commitment: bool
+) -> tuple[str, str] | None:
+    """(level, article) when 第八条 or 第九条 leaves the violation unpenalised, else None."""
+    no_penalty, exempt = flag(facts, "no_penalty"), flag(facts, "first_minor_exempt")
+    if not (no_penalty or exempt):
+        return None
+    claimed = "no_penalty" if no_penalty else "first_minor_exempt"
+    if tier != "minor":
+        raise RuleViolation(claimed, "applies only to tier minor (违法行为轻微, 第八条 / 第九条)")
+    if exempt:
+        earlier = prior_records(ctx, SOURCE)
+        if earlier:
+            raise RuleViolation(
+                "first_minor_exempt",
+                f"not a first violation: an earlier {SOURCE} record of "
+                f"{max(r.decided_on for r in earlier)} (第九条)",
+            )
+    if mitigation != "none":
+        raise RuleViolation("mitigation", "nothing to mitigate when no penalty is imposed")
+    if commitment:
+        raise RuleViolation(
+            "rectification_commitment", "第十条 concerns violations that must be penalised"
+        )
+    if facts.get("publication_months") is not None:
+        raise RuleViolation("publication_months", "nothing is published without a penalty")
+    # 第八条 (不予处罚) is unconditional and so prevails over the discretionary 第九条.
+    return ("不予处罚", "八") if no_penalty else ("免予处罚", "九")

@@ -1,0 +1,441 @@
+"""gRPC servicer of the records service (credit.v1.RecordsService).
+
+Handlers are thin: check the caller's role, decode, run the domain function in a worker
+thread (SQLAlchemy is synchronous), encode. Domain errors become statuses with field
+violations; nothing else reaches the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import date
+from typing import Any, TypeVar
+
+import grpc
+from sqlalchemy import select
+
+from credit.v1 import records_pb2, records_pb2_grpc
+from services.common.auth import Principal, current_principal
+from services.common.errors import ServiceError, to_status_proto
+from services.common.workdays import CalendarYearUnknown
+from services.records import queries, views, workflows
+from services.records.ingest import Result, ingest
+from services.records.models import Entity, OutboxEvent
+from services.records.store import Store, entity_by_key, now
+from services.records.submission import (
+    SOURCES,
+    EntityKey,
+    Invalid,
+    decode_subject,
+    optional_date,
+    require_ref,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+READERS = frozenset({"admin", "regulator", "department", "planner"})
+WRITERS = frozenset({"admin", "department"})
+FEED_READERS = frozenset({"admin", "regulator", "service"})
+PUBLIC = frozenset({"admin", "regulator", "department", "planner", "public", "service",
+                    "applicant"})
+POLL_SECONDS = 0.25
+MAX_PAGE = 1000
+
+
+def _require(roles: frozenset[str]) -> Principal:
+    principal = current_principal()
+    if not principal.roles & roles:
+        raise ServiceError.permission_denied("this call is not open to your role")
+    return principal
+
+
+async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Runs blocking domain code off the event loop and maps domain errors to statuses."""
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except Invalid as exc:
+        raise ServiceError.invalid_argument(*exc.violations) from None
+    except CalendarYearUnknown as exc:
+        # The operator must add the year's holiday schedule; say which one.
+        raise ServiceError.failed_precondition(str(exc)) from None
+
+
+def _result(r: Result) -> records_pb2.SubmitResult:
+    out = records_pb2.SubmitResult(
+        index=r.index, source_record_id=r.source_record_id, outcome=views.OUTCOME_ENUM[r.outcome],
+        record_id=str(r.record_id or ""), entity_key=r.entity_key)
+    if r.error is not None:
+        out.error.CopyFrom(to_status_proto(r.error))
+    if r.record is not None:
+        out.listed = r.record["listed"]
+        if r.record["listed"]:
+            out.repair_notice.CopyFrom(views.repair_notice(r.record))
+    return out
+
+
+class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
+    def __init__(self, store: Store, max_batch: int) -> None:
+        self.store = store
+        self.max_batch = max_batch
+
+    def _today(self, value: str, field: str) -> date:
+        return optional_date(value, field, self.store.today())
+
+    def _ref(self, ref: Any, field: str) -> EntityKey:
+        try:
+            return require_ref(ref, field, self.store.protector)
+        except Invalid as exc:
+            raise ServiceError.invalid_argument(*exc.violations) from None
+
+    # ------------------------------------------------------------------ submission
+
+    async def SubmitRecord(self, request: records_pb2.SubmitRecordRequest,
+                           context: Any) -> records_pb2.SubmitResult:
+        principal = _require(WRITERS)
+        result = (await _run(ingest, self.store, principal, [request.record]))[0]
+        if result.error is not None:
+            raise result.error
+        return _result(result)
+
+    async def SubmitRecords(self, request_iterator: AsyncIterator[records_pb2.SubmitRecordsRequest],
+                            context: Any) -> AsyncIterator[records_pb2.SubmitRecordsResponse]:
+        principal = _require(WRITERS)
+        batch_no = 0
+        async for request in request_iterator:
+            records = request.records
+            if len(records) > self.max_batch:
+                err = ServiceError.invalid_argument(
+                    ("records", f"{len(records)} records exceed the limit of {self.max_batch} "
+                                "per message"))
+                results = [Result(i, r.source_record_id, "rejected", error=err)
+                           for i, r in enumerate(records)]
+            else:
+                results = await _run(ingest, self.store, principal, records)
+            rejected = sum(1 for r in results if r.error is not None)
+            yield records_pb2.SubmitRecordsResponse(
+                batch=batch_no, results=[_result(r) for r in results],
+                accepted=len(results) - rejected, rejected=rejected)
+            batch_no += 1
+
+    async def UpsertEntity(self, request: records_pb2.UpsertEntityRequest,
+                           context: Any) -> Any:
+        principal = _require(WRITERS)
+        store = self.store
+
+        def upsert() -> Entity:
+            violations: list[tuple[str, str]] = []
+            subject = decode_subject(request.subject, "subject", store.protector, store.today(),
+                                     violations)
+            if subject is None:
+                raise Invalid(violations)
+            with store.writer() as session:
+                from services.records.ingest import entity_row
+                from services.records.store import Change, publish
+
+                entity = entity_by_key(session, subject.ref.key)
+                at = now()
+                if entity is None:
+                    from services.common.db import next_id
+
+                    entity = Entity(**entity_row(subject, next_id(session, Entity.__table__),  # type: ignore[arg-type]
+                                                 at))
+                    session.add(entity)
+                else:
+                    if entity.kind != subject.kind:
+                        raise Invalid([("subject.kind", "an entity's kind cannot change")])
+                    entity.name, entity.region_code = subject.name, subject.region_code
+                    entity.industry = subject.industry
+                    entity.established_on, entity.updated_at = subject.established_on, at
+                session.flush()
+                publish(session, [Change(entity.entity_key, "entity_updated", None,
+                                         principal.name, "entity", entity.entity_key,
+                                         {"name": entity.name, "region": entity.region_code,
+                                          "industry": entity.industry})])
+                return entity
+
+        return views.entity(await _run(upsert))
+
+    # ---------------------------------------------------------------------- reads
+
+    async def GetCreditFile(self, request: records_pb2.GetCreditFileRequest,
+                            context: Any) -> records_pb2.CreditFile:
+        _require(READERS)
+        ref = self._ref(request.entity, "entity")
+        as_of = self._today(request.as_of, "as_of")
+        store = self.store
+
+        def load() -> records_pb2.CreditFile:
+            with store.sessions() as session:
+                entity = entity_by_key(session, ref.key)
+                if entity is None:
+                    raise ServiceError.not_found("entity not found")
+                return views.credit_file(queries.credit_file(
+                    session, entity, as_of, include_audit=request.include_audit))
+
+        return await _run(load)
+
+    def _filter(self, request: records_pb2.ListRecordsRequest,
+                public: bool) -> tuple[queries.RecordFilter, int, int]:
+        violations: list[tuple[str, str]] = []
+        sources = []
+        for i, s in enumerate(request.sources):
+            if s not in SOURCES:
+                violations.append((f"sources[{i}]", f"unknown source {s}"))
+            else:
+                sources.append(SOURCES[s])
+        categories = []
+        for i, c in enumerate(request.categories):
+            if c not in views.CATEGORY_NAMES:
+                violations.append((f"categories[{i}]", f"unknown category {c}"))
+            else:
+                categories.append(views.CATEGORY_NAMES[c])
+        statuses = []
+        for i, st in enumerate(request.statuses):
+            if st not in views.STATUS_NAMES:
+                violations.append((f"statuses[{i}]", f"unknown status {st}"))
+            else:
+                statuses.append(views.STATUS_NAMES[st])
+        if request.region_prefix and not (request.region_prefix.isdigit()
+                                          and len(request.region_prefix) <= 6):
+            violations.append(("region_prefix", "must be 1 to 6 digits"))
+        if request.industry and request.industry not in "ABCDEFGHIJKLMNOPQRST":
+            violations.append(("industry", "must be a GB/T 4754 section letter A-T"))
+        page_size = request.page_size or 100
+        if not 1 <= page_size <= MAX_PAGE:
+            violations.append(("page_size", f"must be 1 to {MAX_PAGE}"))
+        from services.records.submission import parse_date
+
+        decided_from = parse_date(request.decided_from, "decided_from", violations,
+                                  required=False)
+        decided_to = parse_date(request.decided_to, "decided_to", violations, required=False)
+        as_of = parse_date(request.as_of, "as_of", violations, required=False)
+        after = 0
+        if request.page_token:
+            try:
+                after = queries.decode_token(request.page_token)
+            except Invalid as exc:
+                violations.extend(exc.violations)
+        if violations:
+            raise ServiceError.invalid_argument(*violations)
+        return queries.RecordFilter(
+            as_of=as_of or self.store.today(), sources=tuple(sources),
+            categories=tuple(categories), statuses=tuple(statuses),
+            region_prefix=request.region_prefix, industry=request.industry,
+            decided_from=decided_from, decided_to=decided_to, public=public,
+        ), page_size, after
+
+    async def _list(self, request: records_pb2.ListRecordsRequest,
+                    public: bool) -> records_pb2.ListRecordsResponse:
+        f, page_size, after = self._filter(request, public)
+        ref = self._ref(request.entity, "entity") if request.HasField("entity") else None
+        store = self.store
+
+        def load() -> records_pb2.ListRecordsResponse:
+            with store.sessions() as session:
+                flt = f
+                if ref is not None:
+                    eid = session.execute(select(Entity.id)
+                                          .where(Entity.entity_key == ref.key)).scalar()
+                    if eid is None:
+                        return records_pb2.ListRecordsResponse()
+                    flt = queries.RecordFilter(**{**f.__dict__, "entity_id": eid})
+                rows, last = queries.list_records(session, flt, page_size, after)
+            return records_pb2.ListRecordsResponse(
+                records=[views.record(v, public=public) for v in rows],
+                next_page_token=queries.encode_token(last) if last else "")
+
+        return await _run(load)
+
+    async def ListRecords(self, request: records_pb2.ListRecordsRequest,
+                          context: Any) -> records_pb2.ListRecordsResponse:
+        _require(READERS)
+        return await self._list(request, public=False)
+
+    async def ListPublicRecords(self, request: records_pb2.ListRecordsRequest,
+                                context: Any) -> records_pb2.ListRecordsResponse:
+        _require(PUBLIC)
+        return await self._list(request, public=True)
+
+    async def WatchChanges(self, request: records_pb2.WatchChangesRequest,
+                           context: Any) -> AsyncIterator[records_pb2.ChangeEvent]:
+        _require(FEED_READERS)
+        if request.after_seq < 0:
+            raise ServiceError.invalid_argument(("after_seq", "must not be negative"))
+        size = request.batch_size or 1000
+        if not 1 <= size <= 10_000:
+            raise ServiceError.invalid_argument(("batch_size", "must be 1 to 10000"))
+        cursor, store = request.after_seq, self.store
+
+        def read(after: int) -> list[OutboxEvent]:
+            with store.sessions() as session:
+                return list(session.execute(
+                    select(OutboxEvent).where(OutboxEvent.seq > after)
+                    .order_by(OutboxEvent.seq).limit(size)).scalars())
+
+        while True:
+            events = await _run(read, cursor)
+            for e in events:
+                yield records_pb2.ChangeEvent(
+                    seq=e.seq, entity_key=e.entity_key, kind=e.kind,
+                    record_id=str(e.record_id or ""), occurred_at=views.iso(e.occurred_at))
+                cursor = e.seq
+            if len(events) < size:
+                if not request.follow:
+                    return
+                await asyncio.sleep(POLL_SECONDS)
+
+    # ------------------------------------------------------------------ workflows
+
+    async def ApplyRepair(self, request: records_pb2.ApplyRepairRequest,
+                          context: Any) -> records_pb2.Repair:
+        principal = current_principal()
+        on = self._today(request.applied_on, "applied_on")
+        return views.repair(await _run(workflows.apply_repair, self.store, principal,
+                                       request.record_id, request.proof,
+                                       request.commitment_letter, on))
+
+    async def DecideRepair(self, request: records_pb2.DecideRepairRequest,
+                           context: Any) -> records_pb2.Repair:
+        principal = current_principal()
+        on = self._today(request.on, "on")
+        return views.repair(await _run(workflows.decide_repair, self.store, principal,
+                                       request.repair_id, request.action, request.reason, on))
+
+    async def FileObjection(self, request: records_pb2.FileObjectionRequest,
+                            context: Any) -> records_pb2.Objection:
+        principal = current_principal()
+        on = self._today(request.filed_on, "filed_on")
+        return views.objection(await _run(workflows.file_objection, self.store, principal,
+                                          request.record_id, request.target, request.grounds,
+                                          on))
+
+    async def ResolveObjection(self, request: records_pb2.ResolveObjectionRequest,
+                               context: Any) -> records_pb2.Objection:
+        principal = current_principal()
+        on = self._today(request.on, "on")
+        corrected = request.corrected if request.HasField("corrected") else None
+        return views.objection(await _run(workflows.resolve_objection, self.store, principal,
+                                          request.objection_id, request.resolution,
+                                          request.reason, on, corrected))
+
+    async def RegisterCommitment(self, request: records_pb2.RegisterCommitmentRequest,
+                                 context: Any) -> records_pb2.Commitment:
+        principal = current_principal()
+        ref = self._ref(request.entity, "entity")
+        if request.source not in SOURCES:
+            raise ServiceError.invalid_argument(("source", "a known source is required"))
+        registered = self._today(request.registered_on, "registered_on")
+        due = optional_date(request.due_on, "due_on", registered)
+        c = await _run(workflows.register_commitment, self.store, principal, ref,
+                       SOURCES[request.source], request.content, registered, due)
+        return views.commitment(c, ref.key)
+
+    async def ResolveCommitment(self, request: records_pb2.ResolveCommitmentRequest,
+                                context: Any) -> records_pb2.Commitment:
+        principal = current_principal()
+        on = self._today(request.on, "on")
+        record = request.record if request.HasField("record") else None
+        store = self.store
+
+        def resolve() -> records_pb2.Commitment:
+            c = workflows.resolve_commitment(store, principal, request.commitment_id,
+                                             request.state, on, record)
+            with store.sessions() as session:
+                key = session.execute(select(Entity.entity_key)
+                                      .where(Entity.id == c.entity_id)).scalar()
+            return views.commitment(c, str(key))
+
+        return await _run(resolve)
+
+    async def StartShield(self, request: records_pb2.StartShieldRequest,
+                          context: Any) -> records_pb2.Shield:
+        principal = current_principal()
+        ref = self._ref(request.entity, "entity")
+        on = self._today(request.started_on, "started_on")
+        s, key = await _run(workflows.start_shield, self.store, principal, ref,
+                            request.court_ruling, on)
+        return views.shield(s, key)
+
+    async def LiftShield(self, request: records_pb2.LiftShieldRequest,
+                         context: Any) -> records_pb2.Shield:
+        principal = current_principal()
+        on = self._today(request.lifted_on, "lifted_on")
+        s, key = await _run(workflows.lift_shield, self.store, principal, request.shield_id,
+                            on)
+        return views.shield(s, key)
+
+    async def RegisterAgency(self, request: records_pb2.RegisterAgencyRequest,
+                             context: Any) -> records_pb2.AgencyRegistration:
+        principal = current_principal()
+        store = self.store
+        violations: list[tuple[str, str]] = []
+        agency = decode_subject(request.agency, "agency", store.protector, store.today(),
+                                violations)
+        principals: list[EntityKey] = []
+        for i, rid in enumerate(request.principal_ids):
+            with contextlib.suppress(Invalid):
+                from credit.v1 import common_pb2
+
+                principals.append(require_ref(common_pb2.EntityRef(resident_id=rid),
+                                              f"principal_ids[{i}]", store.protector))
+                continue
+            violations.append((f"principal_ids[{i}]", "is not a valid resident ID"))
+        if violations or agency is None:
+            raise ServiceError.invalid_argument(*violations)
+        on = self._today(request.registered_on, "registered_on")
+        reg = await _run(workflows.register_agency, store, principal, agency, principals,
+                         request.staff_count, request.commitment_letter, on)
+        return records_pb2.AgencyRegistration(
+            entity_key=agency.ref.key, registered_on=views.iso(reg.registered_on),
+            principal_display_ids=reg.principal_display_ids)
+
+    async def FileAnnualReport(self, request: records_pb2.FileAnnualReportRequest,
+                               context: Any) -> records_pb2.AnnualReport:
+        principal = current_principal()
+        ref = self._ref(request.agency, "agency")
+        on = self._today(request.filed_on, "filed_on")
+        report, key = await _run(workflows.file_annual_report, self.store, principal, ref,
+                                 request.year, on)
+        return views.annual_report(report, key)
+
+    async def ListOverdue(self, request: records_pb2.ListOverdueRequest,
+                          context: Any) -> records_pb2.ListOverdueResponse:
+        principal = _require(READERS)
+        as_of = self._today(request.as_of, "as_of")
+        department = request.department or principal.department
+        if "admin" not in principal.roles and "regulator" not in principal.roles and (
+                department != principal.department):
+            raise ServiceError.permission_denied("a department sees only its own items")
+        items = await _run(workflows.list_overdue, self.store, as_of, department)
+        return records_pb2.ListOverdueResponse(items=[
+            records_pb2.OverdueItem(kind=o.kind, item_id=str(o.item_id),
+                                    record_id=str(o.record_id or ""), department=o.department,
+                                    due=o.due.isoformat(),
+                                    working_days_overdue=o.working_days_overdue)
+            for o in items])
+
+
+async def sweep_forever(store: Store, interval: float) -> None:
+    """Announces publication periods that end on their own; runs until cancelled."""
+    while True:
+        try:
+            while await _run(workflows.sweep_publication_ends, store, store.today()):
+                pass
+        except Exception:
+            log.exception("publication sweep failed; retrying")
+        await asyncio.sleep(interval)
+
+
+SERVICE_NAME = records_pb2.DESCRIPTOR.services_by_name["RecordsService"].full_name
+
+
+def register(store: Store, max_batch: int) -> Callable[[grpc.aio.Server], list[str]]:
+    def add(server: grpc.aio.Server) -> list[str]:
+        records_pb2_grpc.add_RecordsServiceServicer_to_server(
+            RecordsServicer(store, max_batch), server)
+        return [SERVICE_NAME]
+    return add

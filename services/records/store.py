@@ -1,0 +1,96 @@
+"""The records store: one object that owns the engine, the clock and the write path helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.common.codes import PersonalIdProtector
+from services.common.db import bulk_insert, make_engine, migrate, next_id, session_factory, writer
+from services.common.workdays import WorkCalendar, default_calendar
+from services.records import audit
+from services.records.models import SCHEMA, Entity, OutboxEvent
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_OUTBOX = OutboxEvent.__table__
+# A throwaway key for tools that read but never hash (e.g. audit verification).
+_READ_ONLY_KEY = b"\0" * 32
+
+
+@dataclass
+class Store:
+    engine: Engine
+    protector: PersonalIdProtector
+    calendar: WorkCalendar
+    clock: Callable[[], date] = field(default=date.today)
+    _factory: sessionmaker[Session] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._factory = session_factory(self.engine)
+
+    def today(self) -> date:
+        return self.clock()
+
+    @contextmanager
+    def sessions(self) -> Iterator[Session]:
+        with self._factory() as session:
+            yield session
+
+    def writer(self) -> Any:
+        """A write transaction holding the records writer lock (see services.common.db)."""
+        return writer(self._factory, "credit.records.writer")
+
+
+def open_store(url: str, *, pii_key: bytes = _READ_ONLY_KEY, migrate_schema: bool = True,
+               calendar: WorkCalendar | None = None, clock: Callable[[], date] | None = None,
+               pool_size: int = 10) -> Store:
+    engine = make_engine(url, SCHEMA, pool_size=pool_size)
+    if migrate_schema:
+        migrate(engine, MIGRATIONS, SCHEMA)
+    return Store(engine, PersonalIdProtector(pii_key), calendar or default_calendar(),
+                 clock or date.today)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of a write transaction: announced on the feed and written to the audit."""
+
+    entity_key: str
+    kind: str
+    record_id: int | None
+    actor: str
+    object_type: str
+    object_id: str
+    detail: dict[str, Any]
+
+
+def publish(session: Session, changes: Sequence[Change], at: datetime | None = None) -> None:
+    """Writes outbox events and audit entries for `changes`, inside the caller's writer."""
+    if not changes:
+        return
+    at = at or now()
+    seq = next_id(session, _OUTBOX, "seq")  # type: ignore[arg-type]
+    bulk_insert(session, _OUTBOX, [  # type: ignore[arg-type]
+        {"seq": seq + i, "entity_key": c.entity_key, "kind": c.kind, "record_id": c.record_id,
+         "occurred_at": at}
+        for i, c in enumerate(changes)
+    ])
+    audit.append(session, [
+        audit.AuditDraft(c.entity_key, c.actor, c.kind, c.object_type, c.object_id, c.detail)
+        for c in changes
+    ], at)
+
+
+def entity_by_key(session: Session, key: str) -> Entity | None:
+    return session.execute(select(Entity).where(Entity.entity_key == key)).scalar_one_or_none()

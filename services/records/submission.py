@@ -1,0 +1,263 @@
+"""Decodes and validates what departments send, before any rule or database sees it.
+
+Every problem becomes a (field, reason) violation with the proto field path, so a client can
+point at the exact input that was wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from google.protobuf.message import Message
+
+from credit.v1 import common_pb2, records_pb2
+from services.common.codes import (
+    CodeError,
+    PersonalIdProtector,
+    validate_industry_section,
+    validate_region_code,
+    validate_resident_id,
+    validate_uscc,
+)
+
+SOURCES: dict[int, str] = {
+    common_pb2.SOURCE_MEDICAL_PROCUREMENT: "medical_procurement",
+    common_pb2.SOURCE_FIRE_PRODUCTS: "fire_products",
+    common_pb2.SOURCE_CREDIT_SERVICE_AGENCY: "credit_service_agency",
+    common_pb2.SOURCE_HR_PENALTY: "hr_penalty",
+}
+SOURCE_ENUM = {name: number for number, name in SOURCES.items()}
+
+KINDS: dict[int, str] = {
+    common_pb2.ENTITY_KIND_ENTERPRISE: "enterprise",
+    common_pb2.ENTITY_KIND_CREDIT_SERVICE_AGENCY: "credit_service_agency",
+    common_pb2.ENTITY_KIND_INSTITUTION: "institution",
+    common_pb2.ENTITY_KIND_PERSON: "person",
+}
+KIND_ENUM = {name: number for number, name in KINDS.items()}
+
+_SOURCE_RECORD_ID = re.compile(r"[A-Za-z0-9._:/-]{1,64}")
+PERSON_KEY_PREFIX = "P"
+
+
+class Invalid(Exception):
+    """One or more field violations of one input."""
+
+    def __init__(self, violations: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{f}: {r}" for f, r in violations))
+        self.violations = violations
+
+
+def parse_date(value: str, field: str, violations: list[tuple[str, str]],
+               *, required: bool = True, not_after: date | None = None) -> date | None:
+    if not value:
+        if required:
+            violations.append((field, "is required (YYYY-MM-DD)"))
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        violations.append((field, f"{value!r} is not a date (YYYY-MM-DD)"))
+        return None
+    if len(value) != 10:
+        violations.append((field, f"{value!r} is not a date (YYYY-MM-DD)"))
+        return None
+    if not_after is not None and parsed > not_after:
+        violations.append((field, f"{value} is in the future"))
+        return None
+    return parsed
+
+
+def require_date(value: str, field: str, *, not_after: date | None = None) -> date:
+    """A single date field; raises Invalid."""
+    violations: list[tuple[str, str]] = []
+    parsed = parse_date(value, field, violations, not_after=not_after)
+    if parsed is None:
+        raise Invalid(violations)
+    return parsed
+
+
+def optional_date(value: str, field: str, default: date) -> date:
+    return require_date(value, field) if value else default
+
+
+@dataclass(frozen=True)
+class EntityKey:
+    key: str
+    display_id: str
+    is_person: bool
+
+
+def decode_ref(ref: common_pb2.EntityRef, field: str, protector: PersonalIdProtector,
+               violations: list[tuple[str, str]]) -> EntityKey | None:
+    which = ref.WhichOneof("id")
+    try:
+        if which == "uscc":
+            code = validate_uscc(ref.uscc)
+            return EntityKey(code, code, False)
+        if which == "resident_id":
+            rid = validate_resident_id(ref.resident_id)
+            return EntityKey(PERSON_KEY_PREFIX + protector.hash(rid), protector.mask(rid), True)
+        if which == "entity_key":
+            key = ref.entity_key.strip()
+            if key.startswith(PERSON_KEY_PREFIX) and re.fullmatch(r"P[0-9a-f]{64}", key):
+                return EntityKey(key, "", True)
+            code = validate_uscc(key)
+            return EntityKey(code, code, False)
+    except CodeError as exc:
+        violations.append((f"{field}.{which}", str(exc)))
+        return None
+    violations.append((field, "one of uscc, resident_id or entity_key is required"))
+    return None
+
+
+def require_ref(ref: common_pb2.EntityRef, field: str,
+                protector: PersonalIdProtector) -> EntityKey:
+    violations: list[tuple[str, str]] = []
+    key = decode_ref(ref, field, protector, violations)
+    if key is None:
+        raise Invalid(violations)
+    return key
+
+
+@dataclass(frozen=True)
+class SubjectIn:
+    ref: EntityKey
+    kind: str
+    name: str
+    region_code: str
+    industry: str
+    established_on: date
+
+
+def decode_subject(s: records_pb2.Subject, field: str, protector: PersonalIdProtector,
+                   today: date, violations: list[tuple[str, str]]) -> SubjectIn | None:
+    start = len(violations)
+    ref = decode_ref(s.ref, f"{field}.ref", protector, violations)
+    kind = KINDS.get(s.kind)
+    if kind is None:
+        violations.append((f"{field}.kind", "required" if s.kind == 0 else f"unknown kind {s.kind}"))
+    elif ref is not None and (kind == "person") != ref.is_person:
+        violations.append((f"{field}.kind", f"{kind} does not match the identifier given"))
+    name = s.name.strip()
+    if not 1 <= len(name) <= 200:
+        violations.append((f"{field}.name", "must be 1 to 200 characters"))
+    region = industry = ""
+    try:
+        region = validate_region_code(s.region_code)
+    except CodeError as exc:
+        violations.append((f"{field}.region_code", str(exc)))
+    try:
+        industry = validate_industry_section(s.industry)
+    except CodeError as exc:
+        violations.append((f"{field}.industry", str(exc)))
+    established = parse_date(s.established_on, f"{field}.established_on", violations,
+                             not_after=today)
+    if len(violations) > start or ref is None or kind is None or established is None:
+        return None
+    return SubjectIn(ref, kind, name, region, industry, established)
+
+
+@dataclass(frozen=True)
+class Submission:
+    source: str
+    source_record_id: str
+    subject: SubjectIn
+    decided_on: date
+    decision_number: str
+    summary: str
+    facts: dict[str, Any]
+    violation: str
+    content_hash: str
+
+
+def _facts(msg: Message, field: str, violations: list[tuple[str, str]]) -> dict[str, Any]:
+    """Proto facts → the plain dict the rules read; dates parsed, empty fields left out."""
+    out: dict[str, Any] = {}
+    for fd in msg.DESCRIPTOR.fields:
+        if fd.has_presence and not msg.HasField(fd.name):
+            continue
+        value = getattr(msg, fd.name)
+        path = f"{field}.{fd.name}"
+        if fd.name.endswith("_dates"):
+            dates = [parse_date(v, f"{path}[{i}]", violations) for i, v in enumerate(value)]
+            out[fd.name] = [d for d in dates if d is not None]
+        elif fd.name.endswith("_on"):
+            if value:
+                out[fd.name] = parse_date(value, path, violations)
+        elif fd.type == fd.TYPE_BOOL:
+            out[fd.name] = bool(value)
+        elif value != "" and value != 0:
+            out[fd.name] = value
+    return out
+
+
+def _content_hash(r: records_pb2.RecordSubmission, entity_key: str) -> str:
+    """SHA-256 of the submission with the subject named by its key: the same record sent
+    with a USCC or a key hashes the same, and no clear resident ID goes into the hash."""
+    normalised = records_pb2.RecordSubmission()
+    normalised.CopyFrom(r)
+    normalised.subject.ref.entity_key = entity_key
+    return hashlib.sha256(normalised.SerializeToString(deterministic=True)).hexdigest()
+
+
+# The short violation code stored with a record, per source.
+VIOLATION_CODE: dict[str, Callable[[dict[str, Any]], str]] = {
+    "medical_procurement": lambda f: str(f.get("violation", "")),
+    "fire_products": lambda f: str(f.get("finding", "")),
+    "credit_service_agency": lambda f: f"article16({f.get('article16_item', '')})",
+    "hr_penalty": lambda f: f"tier:{f.get('tier', '')}",
+}
+
+
+def decode_submission(r: records_pb2.RecordSubmission, protector: PersonalIdProtector,
+                      today: date, field: str = "record") -> Submission:
+    violations: list[tuple[str, str]] = []
+    source = SOURCES.get(r.source)
+    if source is None:
+        violations.append((f"{field}.source",
+                           "required" if r.source == 0 else f"unknown source {r.source}"))
+    if not _SOURCE_RECORD_ID.fullmatch(r.source_record_id):
+        violations.append((f"{field}.source_record_id",
+                           "must be 1 to 64 characters of A-Z a-z 0-9 . _ : / -"))
+    subject = decode_subject(r.subject, f"{field}.subject", protector, today, violations)
+    decided = parse_date(r.decided_on, f"{field}.decided_on", violations, not_after=today)
+    if decided and subject and decided < subject.established_on:
+        violations.append((f"{field}.decided_on",
+                           f"{decided} is before the entity was established "
+                           f"({subject.established_on})"))
+    if len(r.decision_number) > 100:
+        violations.append((f"{field}.decision_number", "must be at most 100 characters"))
+    if len(r.summary) > 2000:
+        violations.append((f"{field}.summary", "must be at most 2000 characters"))
+    if r.publication_months < 0:
+        violations.append((f"{field}.publication_months", "must not be negative"))
+    which = r.WhichOneof("facts")
+    facts: dict[str, Any] = {}
+    if which is None:
+        violations.append((f"{field}.facts", "the source's facts are required"))
+    elif source is not None and which != source:
+        violations.append((f"{field}.{which}", f"facts of {which} do not match source {source}"))
+    else:
+        facts = _facts(getattr(r, which), f"{field}.{which}", violations)
+    if violations:
+        raise Invalid(violations)
+    assert source is not None and subject is not None and decided is not None
+    if r.publication_months:
+        facts["publication_months"] = r.publication_months
+    return Submission(
+        source=source,
+        source_record_id=r.source_record_id,
+        subject=subject,
+        decided_on=decided,
+        decision_number=r.decision_number.strip(),
+        summary=r.summary.strip(),
+        facts=facts,
+        violation=VIOLATION_CODE[source](facts),
+        content_hash=_content_hash(r, subject.ref.key),
+    )

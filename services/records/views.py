@@ -1,0 +1,152 @@
+"""Rows → protobuf messages, including the 两书同达 repair notice text."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from credit.v1 import common_pb2, records_pb2
+from services.records import models
+from services.records.queries import CreditFile, RecordView
+from services.records.submission import KIND_ENUM, SOURCE_ENUM
+
+CATEGORY_ENUM = {
+    "minor": common_pb2.CATEGORY_MINOR,
+    "general": common_pb2.CATEGORY_GENERAL,
+    "serious": common_pb2.CATEGORY_SERIOUS,
+}
+CATEGORY_NAMES = {v: k for k, v in CATEGORY_ENUM.items()}
+CATEGORY_CN = {"minor": "轻微", "general": "一般", "serious": "严重"}
+STATUS_ENUM = {
+    "active": records_pb2.RECORD_STATUS_ACTIVE,
+    "expired": records_pb2.RECORD_STATUS_EXPIRED,
+    "repaired": records_pb2.RECORD_STATUS_REPAIRED,
+    "withdrawn": records_pb2.RECORD_STATUS_WITHDRAWN,
+    "not_listed": records_pb2.RECORD_STATUS_NOT_LISTED,
+    "pending": records_pb2.RECORD_STATUS_PENDING,
+}
+STATUS_NAMES = {v: k for k, v in STATUS_ENUM.items()}
+OUTCOME_ENUM = {
+    "created": records_pb2.OUTCOME_CREATED,
+    "unchanged": records_pb2.OUTCOME_UNCHANGED,
+    "corrected": records_pb2.OUTCOME_CORRECTED,
+    "rejected": records_pb2.OUTCOME_REJECTED,
+}
+
+
+def iso(value: date | datetime | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def legal_basis(items: list[dict[str, Any]]) -> list[common_pb2.LegalBasis]:
+    return [common_pb2.LegalBasis(document=b["document"], provision=b["provision"],
+                                  source_line=b["source_line"], citation=b["citation"])
+            for b in items]
+
+
+def entity(e: models.Entity) -> common_pb2.Entity:
+    return common_pb2.Entity(
+        entity_key=e.entity_key, kind=KIND_ENUM[e.kind], name=e.name, display_id=e.display_id,
+        region_code=e.region_code, industry=e.industry, established_on=iso(e.established_on))
+
+
+def mask_person_name(name: str) -> str:
+    """张三 → 张*: the public view keeps a person's surname only."""
+    return name[:1] + "*" * max(1, len(name) - 1)
+
+
+def record(v: RecordView, *, public: bool = False) -> records_pb2.Record:
+    r = v.record
+    person = v.entity_kind == "person"
+    return records_pb2.Record(
+        record_id=str(r.id), entity_key="" if public and person else v.entity_key,
+        source=SOURCE_ENUM[r.source], source_record_id=r.source_record_id,
+        department=r.department, version=r.version, decided_on=iso(r.decided_on),
+        decision_number=r.decision_number, summary="" if public and person else r.summary,
+        violation=r.violation, source_level=r.source_level,
+        category=CATEGORY_ENUM.get(r.category or "", 0), listed=r.listed,
+        published=r.published, publication_start=iso(r.publication_start),
+        publication_end=iso(r.publication_end) if r.published else "",
+        repair_eligible_from=iso(r.repair_eligible_from), measures=r.measures,
+        legal_basis=legal_basis(r.legal_basis), notes=[] if public else r.notes,
+        status=STATUS_ENUM[v.status], disputed=r.disputed, shielded=bool(v.shielded),
+        repaired_on=iso(r.repaired_on), withdrawn_on=iso(r.withdrawn_on),
+        entity_name=mask_person_name(v.entity_name) if public and person else v.entity_name,
+        entity_display_id=v.entity_display_id, region_code=v.region_code, industry=v.industry,
+        facts_json="" if public else json.dumps(r.facts, ensure_ascii=False, sort_keys=True),
+    )
+
+
+def repair_notice(row: dict[str, Any]) -> records_pb2.RepairNotice:
+    category = row["category"]
+    start, end = row["publication_start"], row["publication_end"] if row["published"] else None
+    requirements = "、".join(row["requirements"])
+    period = (f"自{start.isoformat()}起公示至{end.isoformat()}（不含）" if end
+              else "不予公示")
+    text = (
+        "信用修复告知书：你（单位）的失信信息已认定为"
+        f"{CATEGORY_CN[category]}失信信息（{row['source_level']}），{period}。"
+        f"自{row['repair_eligible_from'].isoformat()}起可申请信用修复，"
+        f"申请材料：{requirements}。修复申请由认定部门办理（谁认定、谁修复），"
+        "可通过“信用中国”网站或直接向认定部门提出。"
+    )
+    return records_pb2.RepairNotice(
+        category=CATEGORY_ENUM[category], source_level=row["source_level"],
+        published=row["published"], publication_start=iso(start), publication_end=iso(end),
+        repair_eligible_from=iso(row["repair_eligible_from"]),
+        requirements=row["requirements"], measures=row["measures"],
+        legal_basis=legal_basis(row["legal_basis"]), text=text)
+
+
+def repair(r: models.Repair) -> records_pb2.Repair:
+    return records_pb2.Repair(
+        repair_id=str(r.id), record_id=str(r.record_id), department=r.department, state=r.state,
+        applied_on=iso(r.applied_on), acceptance_due=iso(r.acceptance_due),
+        accepted_on=iso(r.accepted_on), decision_due=iso(r.decision_due), extended=r.extended,
+        decided_on=iso(r.decided_on), reason=r.reason, proof=r.proof,
+        commitment_letter=r.commitment_letter)
+
+
+def objection(o: models.Objection) -> records_pb2.Objection:
+    return records_pb2.Objection(
+        objection_id=str(o.id), record_id=str(o.record_id), department=o.department,
+        target=o.target, grounds=o.grounds, state=o.state, filed_on=iso(o.filed_on),
+        due=iso(o.due), resolved_on=iso(o.resolved_on), resolution=o.resolution)
+
+
+def commitment(c: models.Commitment, entity_key: str) -> records_pb2.Commitment:
+    return records_pb2.Commitment(
+        commitment_id=str(c.id), entity_key=entity_key, department=c.department,
+        content=c.content, registered_on=iso(c.registered_on), due_on=iso(c.due_on),
+        state=c.state, resolved_on=iso(c.resolved_on),
+        record_id=str(c.record_id) if c.record_id else "")
+
+
+def shield(s: models.Shield, entity_key: str) -> records_pb2.Shield:
+    return records_pb2.Shield(
+        shield_id=str(s.id), entity_key=entity_key, department=s.department,
+        court_ruling=s.court_ruling, started_on=iso(s.started_on), lifted_on=iso(s.lifted_on),
+        state="lifted" if s.lifted_on else "active")
+
+
+def annual_report(a: models.AnnualReport, entity_key: str) -> records_pb2.AnnualReport:
+    return records_pb2.AnnualReport(
+        entity_key=entity_key, year=a.year, filed_on=iso(a.filed_on),
+        late=a.filed_on > date(a.year + 1, 6, 30))
+
+
+def credit_file(f: CreditFile) -> records_pb2.CreditFile:
+    key = f.entity.entity_key
+    return records_pb2.CreditFile(
+        entity=entity(f.entity), as_of=iso(f.as_of),
+        records=[record(v) for v in f.records],
+        repairs=[repair(r) for r in f.repairs],
+        objections=[objection(o) for o in f.objections],
+        commitments=[commitment(c, key) for c in f.commitments],
+        shields=[shield(s, key) for s in f.shields],
+        annual_reports=[annual_report(a, key) for a in f.annual_reports],
+        audit=[records_pb2.AuditEntry(seq=a.seq, at=iso(a.at), actor=a.actor, action=a.action,
+                                      object_type=a.object_type, object_id=a.object_id,
+                                      detail_json=a.detail, hash=a.hash) for a in f.audit],
+    )

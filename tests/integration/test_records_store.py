@@ -1,0 +1,381 @@
+"""The records store on real SQLite and real PostgreSQL: ingestion, queries, workflows,
+change feed and audit trail."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import grpc
+import pytest
+from sqlalchemy import func, select, text
+
+from credit.v1 import records_pb2
+from services.common.errors import ServiceError
+from services.records import queries, workflows
+from services.records.audit import verify_database
+from services.records.ingest import ingest
+from services.records.models import AuditEntry, OutboxEvent, Record, RecordVersion
+from services.records.store import Store
+from services.records.submission import Invalid, require_ref
+from tests.conftest import ADMIN, CREDIT, FIRE, HR, MEDICAL, TODAY
+from tests.factories import agency, fire, hr, medical, resident_id, subject, uscc
+
+
+def _one(store: Store, principal: object, sub: records_pb2.RecordSubmission):  # type: ignore[no-untyped-def]
+    return ingest(store, principal, [sub])[0]  # type: ignore[arg-type]
+
+
+def _count(store: Store, model: type) -> int:
+    with store.sessions() as s:
+        return int(s.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def _file(store: Store, code: str, as_of: date = TODAY) -> queries.CreditFile:
+    with store.sessions() as s:
+        from services.records.store import entity_by_key
+
+        entity = entity_by_key(s, code)
+        assert entity is not None
+        return queries.credit_file(s, entity, as_of, include_audit=True)
+
+
+# ----------------------------------------------------------------------------- ingestion
+
+def test_created_record_carries_classification_and_repair_notice(store: Store) -> None:
+    r = _one(store, MEDICAL, medical("m-1", uscc(1), amount="600000"))
+    assert r.outcome == "created" and r.error is None
+    assert r.record is not None
+    assert r.record["source_level"] == "严重失信" and r.record["category"] == "serious"
+    # Evaluation completed 2025-05-20: effective from the first day of the next quarter.
+    assert r.record["publication_start"] == date(2025, 7, 1)
+    assert r.record["repair_eligible_from"] == date(2026, 7, 1)
+    assert any("3年" in m for m in r.record["measures"])
+
+
+def test_identical_record_again_is_a_no_op(store: Store) -> None:
+    first = _one(store, MEDICAL, medical("m-1", uscc(1)))
+    again = _one(store, MEDICAL, medical("m-1", uscc(1)))
+    assert (again.outcome, again.record_id) == ("unchanged", first.record_id)
+    assert _count(store, Record) == 1
+    assert _count(store, OutboxEvent) == 1
+
+
+def test_correction_by_owner_keeps_history(store: Store) -> None:
+    _one(store, MEDICAL, medical("m-1", uscc(1), amount="100000"))
+    r = _one(store, MEDICAL, medical("m-1", uscc(1), amount="1200000"))
+    assert r.outcome == "corrected"
+    with store.sessions() as s:
+        rec = s.get(Record, r.record_id)
+        assert rec is not None and rec.version == 2 and rec.source_level == "特别严重失信"
+        old = s.execute(select(RecordVersion)).scalar_one()
+        assert old.version == 1 and old.snapshot["source_level"] == "失信"
+        actions = [a for (a,) in s.execute(select(AuditEntry.action).order_by(AuditEntry.seq))]
+    assert actions == ["record_created", "record_corrected"]
+
+
+def test_same_id_for_another_entity_is_already_exists(store: Store) -> None:
+    _one(store, MEDICAL, medical("m-1", uscc(1)))
+    r = _one(store, MEDICAL, medical("m-1", uscc(2)))
+    assert r.error is not None and r.error.code == grpc.StatusCode.ALREADY_EXISTS
+
+
+def test_other_department_is_denied_and_nothing_written(store: Store) -> None:
+    r = _one(store, FIRE, medical("m-1", uscc(1)))
+    assert r.error is not None and r.error.code == grpc.StatusCode.PERMISSION_DENIED
+    assert _count(store, Record) == 0 and _count(store, AuditEntry) == 0
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda r: setattr(r.subject.ref, "uscc", r.subject.ref.uscc[:-1] + "0"
+                           if not r.subject.ref.uscc.endswith("0") else r.subject.ref.uscc[:-1] + "1"),
+         "record.subject.ref.uscc"),
+        (lambda r: setattr(r, "source", 99), "record.source"),
+        (lambda r: setattr(r.medical_procurement, "amount_yuan", "-1"),
+         "record.medical_procurement.amount_yuan"),
+        (lambda r: setattr(r.medical_procurement, "amount_yuan", "abc"),
+         "record.medical_procurement.amount_yuan"),
+        (lambda r: setattr(r.medical_procurement, "violation", "jaywalking"),
+         "record.medical_procurement.violation"),
+        (lambda r: setattr(r, "decided_on", "2099-01-01"), "record.decided_on"),
+        (lambda r: setattr(r, "decided_on", "2025-02-30"), "record.decided_on"),
+        (lambda r: setattr(r, "decided_on", "2009-12-31"), "record.decided_on"),
+        (lambda r: setattr(r.subject, "region_code", "12345"), "record.subject.region_code"),
+        (lambda r: setattr(r.subject, "industry", "Z"), "record.subject.industry"),
+        (lambda r: setattr(r, "source_record_id", ""), "record.source_record_id"),
+        (lambda r: setattr(r, "publication_months", 37), "record.publication_months"),
+    ],
+)
+def test_bad_fields_are_named_and_nothing_is_written(store: Store, mutate, field) -> None:  # type: ignore[no-untyped-def]
+    sub = medical("m-bad", uscc(1))
+    mutate(sub)
+    r = _one(store, MEDICAL, sub)
+    assert r.error is not None and r.error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in [v.field for v in r.error.violations], r.error.violations
+    assert _count(store, Record) == 0
+
+
+def test_unknown_fire_product_is_rejected(store: Store) -> None:
+    r = _one(store, FIRE, fire("f-1", uscc(3), product="teapot"))
+    assert r.error is not None
+    assert [v.field for v in r.error.violations] == ["record.fire_products.product"]
+
+
+def test_one_bad_record_does_not_abort_the_batch(store: Store) -> None:
+    batch = [medical("m-1", uscc(1)), medical("m-2", uscc(1), amount="-3"),
+             medical("m-3", uscc(1), amount="2000000")]
+    results = ingest(store, MEDICAL, batch)
+    assert [r.outcome for r in results] == ["created", "rejected", "created"]
+    assert _count(store, Record) == 2
+
+
+def test_third_shixin_rating_escalates(store: Store) -> None:
+    code = uscc(5)
+    results = ingest(store, MEDICAL, [
+        medical(f"m-{i}", code, decided=f"2025-0{i + 6}-01") for i in range(3)])
+    levels = [r.record["source_level"] for r in results if r.record]
+    assert levels == ["失信", "失信", "严重失信"]
+
+
+def test_repeated_fire_offence_is_derived_from_history(store: Store) -> None:
+    code = uscc(6)
+    first = _one(store, FIRE, fire("f-1", code, decided="2025-03-01"))
+    second = _one(store, FIRE, fire("f-2", code, decided="2025-06-01"))
+    assert first.record and first.record["category"] == "minor"
+    assert second.record and second.record["category"] == "general"
+
+
+def test_person_id_is_stored_only_hashed_and_masked(store: Store) -> None:
+    rid = resident_id(7)
+    r = _one(store, HR, hr("h-1", rid, kind="person"))
+    assert r.outcome == "created", r.error
+    assert r.entity_key.startswith("P") and rid not in r.entity_key
+    with store.engine.connect() as conn:
+        dump = " ".join(str(row) for table in ("entities", "records", "audit_log", "outbox")
+                        for row in conn.execute(text(f"SELECT * FROM {_table(store, table)}")))
+    assert rid not in dump and rid[:6] + "********" + rid[-4:] in dump
+
+
+def _table(store: Store, name: str) -> str:
+    return f"records.{name}" if store.engine.dialect.name == "postgresql" else name
+
+
+def test_hr_no_penalty_is_accepted_but_not_listed(store: Store) -> None:
+    r = _one(store, HR, hr("h-2", uscc(8), tier="minor", no_penalty=True))
+    assert r.outcome == "created" and r.record is not None and r.record["listed"] is False
+    file = _file(store, uscc(8))
+    assert [v.status for v in file.records] == ["not_listed"]
+
+
+# ------------------------------------------------------------------------------- queries
+
+def test_status_follows_the_date_asked_about(store: Store) -> None:
+    code = uscc(9)
+    _one(store, HR, hr("h-1", code, tier="serious", decided="2024-01-10"))  # 一般: 12 months
+    assert [v.status for v in _file(store, code, date(2024, 6, 1)).records] == ["active"]
+    assert [v.status for v in _file(store, code, date(2025, 1, 10)).records] == ["expired"]
+    assert _file(store, code, date(2023, 6, 1)).records == []
+
+
+def test_list_filters_and_keyset_pages(store: Store) -> None:
+    ingest(store, MEDICAL, [medical(f"m-{i}", uscc(100 + i), amount=str(100000 + i))
+                            for i in range(25)])
+    ingest(store, HR, [hr(f"h-{i}", uscc(200 + i)) for i in range(5)])
+    seen: list[int] = []
+    after = 0
+    flt = queries.RecordFilter(as_of=TODAY, sources=("medical_procurement",))
+    with store.sessions() as s:
+        while True:
+            rows, last = queries.list_records(s, flt, 10, after)
+            seen += [v.record.id for v in rows]
+            if last is None:
+                break
+            after = last
+        assert len(seen) == 25 == len(set(seen))
+        assert all(v.record.source == "medical_procurement"
+                   for v in queries.list_records(s, flt, 100)[0])
+        dehui = queries.RecordFilter(as_of=TODAY, region_prefix="220183", industry="F")
+        assert len(queries.list_records(s, dehui, 100)[0]) == 30
+
+
+def test_page_token_is_validated() -> None:
+    assert queries.decode_token(queries.encode_token(42)) == 42
+    with pytest.raises(Invalid):
+        queries.decode_token("not-a-token")
+
+
+def test_public_view_only_shows_published_active_records(store: Store) -> None:
+    _one(store, HR, hr("h-old", uscc(11), decided="2023-01-01"))          # expired
+    _one(store, HR, hr("h-new", uscc(12), decided="2025-06-01"))          # active
+    _one(store, HR, hr("h-min", uscc(13), tier="minor", decided="2025-11-01"))
+    with store.sessions() as s:
+        rows, _ = queries.list_records(s, queries.RecordFilter(as_of=TODAY, public=True), 100)
+    ids = {v.record.source_record_id for v in rows}
+    assert "h-old" not in ids and "h-new" in ids
+    assert all(v.record.published for v in rows)
+
+
+# ----------------------------------------------------------------------------- workflows
+
+def _serious_hr(store: Store, code: str, decided: str = "2024-01-02") -> int:
+    r = _one(store, HR, hr("h-r", code, tier="grave", decided=decided))
+    assert r.record_id is not None, r.error
+    return r.record_id
+
+
+def test_repair_flow_with_working_day_deadlines(store: Store) -> None:
+    rid = _serious_hr(store, uscc(20))
+    rep = workflows.apply_repair(store, HR, str(rid), "罚款已缴清", True, date(2025, 9, 26))
+    # 3 working days after Fri 2025-09-26: Sun 09-28 is an adjusted working day.
+    assert rep.acceptance_due == date(2025, 9, 30)
+    rep = workflows.decide_repair(store, HR, str(rep.id), "accept", "", date(2025, 9, 30))
+    # 7 working days after 09-30 skip the National Day holidays (10-01..10-08) and count
+    # Sat 10-11, an adjusted working day.
+    assert rep.decision_due == date(2025, 10, 16)
+    rep = workflows.decide_repair(store, HR, str(rep.id), "extend", "需核查", date(2025, 10, 9))
+    assert rep.decision_due == date(2025, 10, 30)
+    with pytest.raises(ServiceError) as again:
+        workflows.decide_repair(store, HR, str(rep.id), "extend", "再延", date(2025, 10, 9))
+    assert again.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    workflows.decide_repair(store, HR, str(rep.id), "approve", "", date(2025, 10, 20))
+    file = _file(store, uscc(20))
+    assert [v.status for v in file.records] == ["repaired"]
+    assert _file(store, uscc(20), date(2025, 10, 19)).records[0].status == "active"
+
+
+def test_repair_before_minimum_period_and_by_other_department(store: Store) -> None:
+    rid = _serious_hr(store, uscc(21), decided="2025-06-01")
+    with pytest.raises(ServiceError) as early:
+        workflows.apply_repair(store, HR, str(rid), "proof", True, date(2025, 7, 1))
+    assert early.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(Invalid):
+        workflows.apply_repair(store, HR, str(rid), "proof", False, date(2026, 7, 1))
+    rep = workflows.apply_repair(store, HR, str(rid), "proof", True, date(2026, 6, 1))
+    with pytest.raises(ServiceError) as denied:
+        workflows.decide_repair(store, MEDICAL, str(rep.id), "accept", "", date(2026, 6, 2))
+    assert denied.value.code == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(ServiceError) as admin:
+        workflows.decide_repair(store, ADMIN, str(rep.id), "accept", "", date(2026, 6, 2))
+    assert admin.value.code == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_overdue_repairs_are_listed(store: Store) -> None:
+    rid = _serious_hr(store, uscc(22))
+    workflows.apply_repair(store, HR, str(rid), "proof", True, date(2025, 9, 26))
+    assert workflows.list_overdue(store, date(2025, 9, 30), "hr_social_security") == []
+    items = workflows.list_overdue(store, date(2025, 10, 9), "hr_social_security")
+    assert [(i.kind, i.working_days_overdue) for i in items] == [("repair_acceptance", 1)]
+    assert workflows.list_overdue(store, date(2025, 10, 9), "fire_rescue") == []
+
+
+def test_objection_upheld_withdraws_and_rejected_keeps(store: Store) -> None:
+    rid = _serious_hr(store, uscc(23))
+    obj = workflows.file_objection(store, HR, str(rid), "content", "认定事实有误",
+                                   date(2025, 3, 3))
+    assert _file(store, uscc(23)).records[0].record.disputed
+    with pytest.raises(ServiceError):
+        workflows.file_objection(store, HR, str(rid), "content", "again", date(2025, 3, 4))
+    workflows.resolve_objection(store, HR, str(obj.id), "upheld_withdrawn", "核实有误",
+                                date(2025, 3, 10), None)
+    view = _file(store, uscc(23)).records[0]
+    assert view.status == "withdrawn" and not view.record.disputed
+
+
+def test_objection_upheld_with_correction(store: Store) -> None:
+    code = uscc(24)
+    rid = _serious_hr(store, code)
+    obj = workflows.file_objection(store, HR, str(rid), "content", "情节认定过重",
+                                   date(2025, 3, 3))
+    corrected = hr("h-r", code, tier="minor", decided="2024-01-02")
+    workflows.resolve_objection(store, HR, str(obj.id), "upheld_corrected", "改为情节较轻",
+                                date(2025, 3, 10), corrected)
+    rec = _file(store, code).records[0].record
+    assert rec.version == 2 and rec.category == "minor"
+
+
+def test_broken_commitment_creates_a_record(store: Store) -> None:
+    code = uscc(25)
+    _one(store, HR, hr("h-x", code, tier="minor", no_penalty=True))
+    with store.sessions():
+        ref = require_ref(subject(code).ref, "entity", store.protector)
+    c = workflows.register_commitment(store, HR, ref, "hr_penalty", "按期补缴社保",
+                                      date(2025, 1, 2), date(2025, 3, 31))
+    c = workflows.resolve_commitment(store, HR, str(c.id), "broken", date(2025, 4, 2),
+                                     hr("h-broken", code, decided="2025-04-02"))
+    assert c.state == "broken" and c.record_id is not None
+    statuses = {v.record.source_record_id: v.status for v in _file(store, code).records}
+    assert statuses["h-broken"] == "active"
+
+
+def test_shield_hides_from_public_and_lift_announces(store: Store) -> None:
+    code = uscc(26)
+    _serious_hr(store, code, decided="2025-06-01")
+    ref = require_ref(subject(code).ref, "entity", store.protector)
+    shield, _ = workflows.start_shield(store, HR, ref, "（2025）吉01破12号", date(2025, 8, 1))
+    view = _file(store, code).records[0]
+    assert view.shielded
+    with store.sessions() as s:
+        rows, _ = queries.list_records(s, queries.RecordFilter(as_of=TODAY, public=True), 100)
+    assert rows == []
+    workflows.lift_shield(store, HR, str(shield.id), date(2025, 11, 1))
+    assert not _file(store, code).records[0].shielded
+    with store.sessions() as s:
+        kinds = [k for (k,) in s.execute(select(OutboxEvent.kind).order_by(OutboxEvent.seq))]
+    assert kinds[-1] == "shield_lifted"
+
+
+def test_agency_registration_refused_for_listed_principal(store: Store) -> None:
+    boss = resident_id(31)
+    _one(store, HR, hr("h-boss", boss, tier="grave", kind="person", decided="2025-06-01"))
+    agency_subject = subject(uscc(30), "credit_service_agency", industry="L")
+    from services.records.submission import decode_subject
+
+    violations: list[tuple[str, str]] = []
+    subj = decode_subject(agency_subject, "agency", store.protector, TODAY, violations)
+    assert subj is not None
+    principals = [require_ref(subject(boss, "person").ref, "p", store.protector)]
+    with pytest.raises(ServiceError) as refused:
+        workflows.register_agency(store, CREDIT, subj, principals, 5, True, TODAY)
+    assert refused.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert boss not in refused.value.message and boss[-4:] in refused.value.message
+    ok = [require_ref(subject(resident_id(32), "person").ref, "p", store.protector)]
+    reg = workflows.register_agency(store, CREDIT, subj, ok, 5, True, TODAY)
+    assert reg.staff_count == 5
+
+
+def test_missing_annual_reports_are_checked_against_the_register(store: Store) -> None:
+    code = uscc(33)
+    ref = require_ref(subject(code, "credit_service_agency").ref, "a", store.protector)
+    # Registering the agency through a (一) finding creates the entity.
+    assert _one(store, CREDIT, agency("a-1", code, item=1, decided="2025-07-01")).error is None
+    r = _one(store, CREDIT, agency("a-5", code, item=5, decided="2025-07-01"))
+    assert r.outcome == "created", r.error  # no reports for 2023 and 2024
+    workflows.file_annual_report(store, CREDIT, ref, 2024, date(2025, 5, 1))
+    again = _one(store, CREDIT, agency("a-5b", code, item=5, decided="2025-07-02"))
+    assert again.error is not None and again.error.code == grpc.StatusCode.INVALID_ARGUMENT
+
+
+# ------------------------------------------------------------------ change feed and audit
+
+def test_publication_end_is_announced_once(store: Store) -> None:
+    _one(store, HR, hr("h-1", uscc(40), tier="serious", decided="2024-01-10"))
+    assert workflows.sweep_publication_ends(store, date(2025, 1, 9)) == 0
+    assert workflows.sweep_publication_ends(store, date(2025, 1, 10)) == 1
+    assert workflows.sweep_publication_ends(store, date(2025, 1, 11)) == 0
+    with store.sessions() as s:
+        kinds = [k for (k,) in s.execute(select(OutboxEvent.kind).order_by(OutboxEvent.seq))]
+    assert kinds == ["record_created", "publication_ended"]
+
+
+def test_audit_chain_verifies_and_detects_tampering(store: Store) -> None:
+    ingest(store, MEDICAL, [medical(f"m-{i}", uscc(50 + i)) for i in range(5)])
+    with store.sessions() as s:
+        result = verify_database(s)
+    assert result.ok and result.checked == 5
+    with store.engine.begin() as conn:
+        conn.execute(text(f"UPDATE {_table(store, 'audit_log')} SET actor = 'mallory' "
+                          "WHERE seq = 3"))
+    with store.sessions() as s:
+        broken = verify_database(s)
+    assert broken.first_broken == 3 and not broken.ok
