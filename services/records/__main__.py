@@ -13,8 +13,9 @@ from services.records.store import open_store
 
 def main() -> None:
     settings = RecordsSettings.from_env()
-    clock = (lambda: settings.fixed_today) if settings.fixed_today else None
-    store = open_store(settings.database_url, pii_key=settings.pii_key, clock=clock)
+    fixed = settings.fixed_today
+    store = open_store(settings.database_url, pii_key=settings.pii_key,
+                       clock=(lambda: fixed) if fixed else None)
     sweeper: asyncio.Task[None] | None = None
 
     async def on_start() -> None:

@@ -26,7 +26,7 @@ from services.records.models import AnnualReport, Entity, Record, RecordVersion
 from services.records.rules import Classification, Context, PriorRecord, RuleViolation, classify
 from services.records.rules.national import add_months
 from services.records.store import Change, Store, now, publish
-from services.records.submission import Invalid, Submission, SubjectIn, decode_submission
+from services.records.submission import Invalid, SubjectIn, Submission, decode_submission
 
 _RECORDS = Record.__table__
 _ENTITIES = Entity.__table__

@@ -51,8 +51,8 @@ def shielded_expr(as_of: date) -> ColumnElement[bool]:
     )
 
 
-def _record_select(as_of: date) -> Select[Any]:
-    return (
+def _record_select(as_of: date) -> Select[*tuple[Any, ...]]:
+    q: Select[*tuple[Any, ...]] = (
         select(
             Record,
             Entity.entity_key,
@@ -66,6 +66,7 @@ def _record_select(as_of: date) -> Select[Any]:
         )
         .join(Entity, Entity.id == Record.entity_id)
     )
+    return q
 
 
 @dataclass(frozen=True)

@@ -435,7 +435,7 @@ SERVICE_NAME = records_pb2.DESCRIPTOR.services_by_name["RecordsService"].full_na
 
 def register(store: Store, max_batch: int) -> Callable[[grpc.aio.Server], list[str]]:
     def add(server: grpc.aio.Server) -> list[str]:
-        records_pb2_grpc.add_RecordsServiceServicer_to_server(
+        records_pb2_grpc.add_RecordsServiceServicer_to_server(  # type: ignore[no-untyped-call]
             RecordsServicer(store, max_batch), server)
         return [SERVICE_NAME]
     return add

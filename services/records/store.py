@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -43,7 +43,7 @@ class Store:
         with self._factory() as session:
             yield session
 
-    def writer(self) -> Any:
+    def writer(self) -> AbstractContextManager[Session]:
         """A write transaction holding the records writer lock (see services.common.db)."""
         return writer(self._factory, "credit.records.writer")
 

@@ -31,7 +31,7 @@ SOURCES: dict[int, str] = {
     common_pb2.SOURCE_CREDIT_SERVICE_AGENCY: "credit_service_agency",
     common_pb2.SOURCE_HR_PENALTY: "hr_penalty",
 }
-SOURCE_ENUM = {name: number for number, name in SOURCES.items()}
+SOURCE_ENUM: dict[str, Any] = {name: number for number, name in SOURCES.items()}
 
 KINDS: dict[int, str] = {
     common_pb2.ENTITY_KIND_ENTERPRISE: "enterprise",
@@ -39,7 +39,7 @@ KINDS: dict[int, str] = {
     common_pb2.ENTITY_KIND_INSTITUTION: "institution",
     common_pb2.ENTITY_KIND_PERSON: "person",
 }
-KIND_ENUM = {name: number for number, name in KINDS.items()}
+KIND_ENUM: dict[str, Any] = {name: number for number, name in KINDS.items()}
 
 _SOURCE_RECORD_ID = re.compile(r"[A-Za-z0-9._:/-]{1,64}")
 PERSON_KEY_PREFIX = "P"
@@ -141,7 +141,8 @@ def decode_subject(s: records_pb2.Subject, field: str, protector: PersonalIdProt
     ref = decode_ref(s.ref, f"{field}.ref", protector, violations)
     kind = KINDS.get(s.kind)
     if kind is None:
-        violations.append((f"{field}.kind", "required" if s.kind == 0 else f"unknown kind {s.kind}"))
+        reason = "required" if s.kind == 0 else f"unknown kind {s.kind}"
+        violations.append((f"{field}.kind", reason))
     elif ref is not None and (kind == "person") != ref.is_person:
         violations.append((f"{field}.kind", f"{kind} does not match the identifier given"))
     name = s.name.strip()

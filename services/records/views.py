@@ -11,7 +11,7 @@ from services.records import models
 from services.records.queries import CreditFile, RecordView
 from services.records.submission import KIND_ENUM, SOURCE_ENUM
 
-CATEGORY_ENUM = {
+CATEGORY_ENUM: dict[str, Any] = {
     "minor": common_pb2.CATEGORY_MINOR,
     "general": common_pb2.CATEGORY_GENERAL,
     "serious": common_pb2.CATEGORY_SERIOUS,

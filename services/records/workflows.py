@@ -89,7 +89,8 @@ def apply_repair(store: Store, principal: Principal, record_id: str, proof: str,
     _roles(principal, REPAIR_ROLES, "apply for a repair")
     proof = _text(proof, "proof")
     if not commitment_letter:
-        raise Invalid([("commitment_letter", "a credit commitment letter (信用承诺书) is required")])
+        raise Invalid([("commitment_letter", "a credit commitment letter (信用承诺书) is "
+                        "required")])
     with store.writer() as session:
         rec = _record(session, record_id)
         if "department" in principal.roles and principal.department != rec.department:

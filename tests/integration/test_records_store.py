@@ -21,6 +21,10 @@ from tests.conftest import ADMIN, CREDIT, FIRE, HR, MEDICAL, TODAY
 from tests.factories import agency, fire, hr, medical, resident_id, subject, uscc
 
 
+def _wrong_check(code: str) -> str:
+    return code[:-1] + ("1" if code[-1] == "0" else "0")
+
+
 def _one(store: Store, principal: object, sub: records_pb2.RecordSubmission):  # type: ignore[no-untyped-def]
     return ingest(store, principal, [sub])[0]  # type: ignore[arg-type]
 
@@ -88,8 +92,7 @@ def test_other_department_is_denied_and_nothing_written(store: Store) -> None:
 @pytest.mark.parametrize(
     ("mutate", "field"),
     [
-        (lambda r: setattr(r.subject.ref, "uscc", r.subject.ref.uscc[:-1] + "0"
-                           if not r.subject.ref.uscc.endswith("0") else r.subject.ref.uscc[:-1] + "1"),
+        (lambda r: setattr(r.subject.ref, "uscc", _wrong_check(r.subject.ref.uscc)),
          "record.subject.ref.uscc"),
         (lambda r: setattr(r, "source", 99), "record.source"),
         (lambda r: setattr(r.medical_procurement, "amount_yuan", "-1"),
