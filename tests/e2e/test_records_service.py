@@ -1,0 +1,160 @@
+"""The records service as a real process, spoken to over real gRPC on 127.0.0.1."""
+
+from __future__ import annotations
+
+import signal
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from credit.v1 import common_pb2, records_pb2, records_pb2_grpc
+from services.common.errors import bad_request_violations
+from tests.factories import hr, medical, uscc
+from tests.procs import bearer, records_service
+
+pytestmark = pytest.mark.e2e
+MED, FIRE, REG, PUBLIC = (bearer(t) for t in ("dev-medical", "dev-fire", "dev-regulator",
+                                                "dev-public"))
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, object]]:
+    tmp = tmp_path_factory.mktemp("records-e2e")
+    with records_service(tmp, f"sqlite:///{tmp}/records.db", RECORDS_MAX_BATCH="50",
+                         CREDIT_TODAY="2025-11-20") as svc:
+        yield svc
+
+
+@pytest.fixture(scope="module")
+def stub(service: tuple[str, int, object]) -> Iterator[records_pb2_grpc.RecordsServiceStub]:
+    with grpc.insecure_channel(service[0]) as channel:
+        yield records_pb2_grpc.RecordsServiceStub(channel)
+
+
+def _code(exc: pytest.ExceptionInfo[grpc.RpcError]) -> grpc.StatusCode:
+    return exc.value.code()  # type: ignore[attr-defined, no-any-return]
+
+
+def test_reflection_lists_the_service(service: tuple[str, int, object]) -> None:
+    with grpc.insecure_channel(service[0]) as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(
+            list_services="")]), timeout=5)
+        names = {s.name for r in replies for s in r.list_services_response.service}
+    assert {"credit.v1.RecordsService", "grpc.health.v1.Health"} <= names
+
+
+def test_submit_returns_the_repair_notice(stub: records_pb2_grpc.RecordsServiceStub) -> None:
+    reply = stub.SubmitRecord(records_pb2.SubmitRecordRequest(
+        record=medical("e2e-1", uscc(1), amount="600000")), metadata=MED, timeout=10)
+    assert reply.outcome == records_pb2.OUTCOME_CREATED
+    notice = reply.repair_notice
+    assert notice.category == common_pb2.CATEGORY_SERIOUS and notice.source_level == "严重失信"
+    assert notice.publication_start == "2025-07-01" and "信用修复告知书" in notice.text
+    again = stub.SubmitRecord(records_pb2.SubmitRecordRequest(
+        record=medical("e2e-1", uscc(1), amount="600000")), metadata=MED, timeout=10)
+    assert (again.outcome, again.record_id) == (records_pb2.OUTCOME_UNCHANGED, reply.record_id)
+
+
+def test_authentication_and_department_scope(stub: records_pb2_grpc.RecordsServiceStub) -> None:
+    req = records_pb2.SubmitRecordRequest(record=medical("e2e-2", uscc(2)))
+    with pytest.raises(grpc.RpcError) as none:
+        stub.SubmitRecord(req, timeout=10)
+    assert _code(none) == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.RpcError) as wrong:
+        stub.SubmitRecord(req, metadata=bearer("not-a-token"), timeout=10)
+    assert _code(wrong) == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.RpcError) as other:
+        stub.SubmitRecord(req, metadata=FIRE, timeout=10)
+    assert _code(other) == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as public:
+        stub.SubmitRecord(req, metadata=PUBLIC, timeout=10)
+    assert _code(public) == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_bad_field_is_invalid_argument_with_violation(
+        stub: records_pb2_grpc.RecordsServiceStub) -> None:
+    bad = medical("e2e-3", uscc(3), amount="12abc")
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.SubmitRecord(records_pb2.SubmitRecordRequest(record=bad), metadata=MED, timeout=10)
+    assert _code(exc) == grpc.StatusCode.INVALID_ARGUMENT
+    fields = [f for f, _ in bad_request_violations(exc.value)]
+    assert fields == ["record.medical_procurement.amount_yuan"]
+    assert "Traceback" not in str(exc.value.details())  # type: ignore[attr-defined]
+
+
+def test_stream_acknowledges_each_batch(stub: records_pb2_grpc.RecordsServiceStub) -> None:
+    batches = [
+        [medical(f"s-{i}", uscc(100 + i)) for i in range(20)],
+        [medical("s-bad", uscc(200), amount="-1"), medical("s-ok", uscc(201))],
+        [medical(f"big-{i}", uscc(300 + i)) for i in range(51)],  # over RECORDS_MAX_BATCH
+        [medical("s-0", uscc(100))],  # identical again
+    ]
+    replies = list(stub.SubmitRecords(
+        iter(records_pb2.SubmitRecordsRequest(records=b) for b in batches),
+        metadata=MED, timeout=30))
+    assert [r.batch for r in replies] == [0, 1, 2, 3]
+    assert [(r.accepted, r.rejected) for r in replies] == [(20, 0), (1, 1), (0, 51), (1, 0)]
+    bad = replies[1].results[0]
+    assert bad.outcome == records_pb2.OUTCOME_REJECTED
+    assert bad.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert replies[2].results[0].error.message.startswith("invalid argument: records:")
+    assert replies[3].results[0].outcome == records_pb2.OUTCOME_UNCHANGED
+
+
+def test_credit_file_and_lists(stub: records_pb2_grpc.RecordsServiceStub) -> None:
+    stub.SubmitRecord(records_pb2.SubmitRecordRequest(record=hr("h-1", uscc(400))),
+                      metadata=bearer("dev-hr"), timeout=10)
+    file = stub.GetCreditFile(records_pb2.GetCreditFileRequest(
+        entity=common_pb2.EntityRef(uscc=uscc(400)), include_audit=True), metadata=REG,
+        timeout=10)
+    assert [r.status for r in file.records] == [records_pb2.RECORD_STATUS_ACTIVE]
+    assert file.audit[0].action == "record_created"
+    with pytest.raises(grpc.RpcError) as missing:
+        stub.GetCreditFile(records_pb2.GetCreditFileRequest(
+            entity=common_pb2.EntityRef(uscc=uscc(999))), metadata=REG, timeout=10)
+    assert _code(missing) == grpc.StatusCode.NOT_FOUND
+    page = stub.ListRecords(records_pb2.ListRecordsRequest(page_size=5), metadata=REG,
+                            timeout=10)
+    assert len(page.records) == 5 and page.next_page_token
+    with pytest.raises(grpc.RpcError) as bad_token:
+        stub.ListRecords(records_pb2.ListRecordsRequest(page_token="xyz"), metadata=REG,
+                         timeout=10)
+    assert [f for f, _ in bad_request_violations(bad_token.value)] == ["page_token"]
+    public = stub.ListPublicRecords(records_pb2.ListRecordsRequest(page_size=100),
+                                    metadata=PUBLIC, timeout=10)
+    assert public.records and all(not r.facts_json for r in public.records)
+
+
+def test_watch_changes_resumes_from_cursor(stub: records_pb2_grpc.RecordsServiceStub) -> None:
+    events = list(stub.WatchChanges(records_pb2.WatchChangesRequest(after_seq=0),
+                                    metadata=REG, timeout=10))
+    assert events and [e.seq for e in events] == sorted(e.seq for e in events)
+    tail = list(stub.WatchChanges(records_pb2.WatchChangesRequest(after_seq=events[-2].seq),
+                                  metadata=REG, timeout=10))
+    assert [e.seq for e in tail] == [events[-1].seq]
+    follow = stub.WatchChanges(records_pb2.WatchChangesRequest(
+        after_seq=events[-1].seq, follow=True), metadata=REG, timeout=10)
+    stub.SubmitRecord(records_pb2.SubmitRecordRequest(record=medical("w-1", uscc(500))),
+                      metadata=MED, timeout=10)
+    new = next(follow)
+    follow.cancel()
+    assert new.kind == "record_created" and new.entity_key == uscc(500)
+
+
+def test_metrics_count_codes(service: tuple[str, int, object]) -> None:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{service[1]}/metrics", timeout=5).read()
+    body = text.decode()
+    assert 'grpc_server_handled_total{grpc_code="INVALID_ARGUMENT"' in body or (
+        'grpc_code="INVALID_ARGUMENT"' in body and "grpc_server_handled_total" in body)
+    assert "grpc_server_handling_seconds_bucket" in body
+
+
+def test_sigterm_drains_and_exits_zero(tmp_path: Path) -> None:
+    with records_service(tmp_path, f"sqlite:///{tmp_path}/r.db") as (_, _, proc):
+        proc.send_signal(signal.SIGTERM)  # type: ignore[attr-defined]
+        assert proc.wait(timeout=30) == 0  # type: ignore[attr-defined]

@@ -1,0 +1,82 @@
+"""Starts platform services as real processes for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_TOKENS = ROOT / "config" / "dev-tokens.json"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_serving(address: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"service exited with {proc.returncode}")
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+    raise TimeoutError(f"{address} not SERVING after {timeout}s")
+
+
+@contextmanager
+def records_service(tmp: Path, database_url: str, **extra_env: str) -> Iterator[
+        tuple[str, int, subprocess.Popen[bytes]]]:
+    """Runs `python -m services.records`; yields (grpc address, metrics port, process)."""
+    key = tmp / "pii.key"
+    if not key.exists():
+        key.write_text("ab" * 32)
+    port, metrics = free_port(), free_port()
+    env = {
+        **os.environ,
+        "RECORDS_GRPC_ADDRESS": f"127.0.0.1:{port}",
+        "RECORDS_METRICS_PORT": str(metrics),
+        "RECORDS_DATABASE_URL": database_url,
+        "CREDIT_AUTH_MODE": "tokens",
+        "CREDIT_TOKENS_FILE": str(DEV_TOKENS),
+        "CREDIT_PII_KEY_FILE": str(key),
+        "CREDIT_DATA_DIR": str(tmp),
+        **extra_env,
+    }
+    log = (tmp / f"records-{port}.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "services.records"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    address = f"127.0.0.1:{port}"
+    try:
+        wait_serving(address, proc)
+        yield address, metrics, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.close()
+
+
+def bearer(token: str) -> tuple[tuple[str, str]]:
+    return (("authorization", f"Bearer {token}"),)
