@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select, update
@@ -23,7 +24,15 @@ from services.common.db import bulk_insert, next_id
 from services.common.errors import ServiceError
 from services.records import departments
 from services.records.models import AnnualReport, Entity, Record, RecordVersion
-from services.records.rules import Classification, Context, PriorRecord, RuleViolation, classify
+from services.records.rules import (
+    Category,
+    Classification,
+    Context,
+    LegalBasis,
+    PriorRecord,
+    RuleViolation,
+    classify,
+)
 from services.records.rules.national import add_months
 from services.records.store import Change, Store, now, publish
 from services.records.submission import Invalid, SubjectIn, Submission, decode_submission
@@ -211,14 +220,10 @@ def _row(sub: Submission, cls: Classification, entity_id: int, at: datetime,
         "publication_start": cls.publication_start,
         "publication_end": end,
         "repair_eligible_from": cls.repair_eligible_from,
-        "measures": list(cls.measures),
-        "legal_basis": [
-            {"document": b.document, "provision": b.provision, "source_line": b.source_line,
-             "citation": b.cite()}
-            for b in cls.legal_basis
-        ],
-        "requirements": list(cls.repair_requirements),
-        "notes": notes,
+        "measures": _shared(cls.measures),
+        "legal_basis": _basis(cls.legal_basis),
+        "requirements": _shared(cls.repair_requirements),
+        "notes": _shared(tuple(notes)),
         "repaired_on": None,
         "withdrawn_on": None,
         "disputed": False,
@@ -226,6 +231,18 @@ def _row(sub: Submission, cls: Classification, entity_id: int, at: datetime,
         "created_at": at,
         "updated_at": at,
     }
+
+
+@lru_cache(maxsize=4096)
+def _shared(items: tuple[str, ...]) -> list[str]:
+    # One list object per distinct value, so the bulk writer encodes it once; never mutated.
+    return list(items)
+
+
+@lru_cache(maxsize=1024)
+def _basis(items: tuple[LegalBasis, ...]) -> list[dict[str, Any]]:
+    return [{"document": b.document, "provision": b.provision, "source_line": b.source_line,
+             "citation": b.cite()} for b in items]
 
 
 def _jsonable(facts: dict[str, Any]) -> dict[str, Any]:
@@ -239,8 +256,6 @@ def _jsonable(facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _prior(row: dict[str, Any]) -> PriorRecord:
-    from services.records.rules import Category
-
     return PriorRecord(
         source=row["source"], source_level=row["source_level"], violation=row["violation"],
         decided_on=row["decided_on"],
@@ -298,8 +313,6 @@ def _existing(session: Session, subs: list[Submission]) -> dict[tuple[str, str],
 
 
 def _history(session: Session, entity_ids: list[int]) -> dict[int, list[tuple[int, PriorRecord]]]:
-    from services.records.rules import Category
-
     out: dict[int, list[tuple[int, PriorRecord]]] = defaultdict(list)
     for chunk in _chunks(entity_ids):
         for r in session.execute(

@@ -1,0 +1,188 @@
+"""Records benchmarks on PostgreSQL, with their baselines measured in the same run.
+
+1. Streaming ingestion over gRPC (validation and classification included) of N records
+   into a fresh database, against the naive path (one ORM insert and commit per record)
+   on a sample, side by side.
+2. GetCreditFile latency (p50/p99) over gRPC on the database the first part filled.
+
+    python bench/ingest_bench.py --records 1000000 [--naive-records 20000]
+
+Figures are appended to bench/RESULTS.md. Only 127.0.0.1 is contacted; every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import grpc
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from credit.v1 import common_pb2, records_pb2, records_pb2_grpc  # noqa: E402
+from services.common.auth import Principal  # noqa: E402
+from services.records import departments  # noqa: E402
+from services.records.demo import generate  # noqa: E402
+from services.records.ingest import _row, entity_row  # noqa: E402
+from services.records.models import Entity, Record  # noqa: E402
+from services.records.rules import Context, classify  # noqa: E402
+from services.records.store import Store, now, open_store  # noqa: E402
+from services.records.submission import decode_submission  # noqa: E402
+from tests.conftest import PG_URL, drop_pg_database, fresh_pg_database  # noqa: E402
+from tests.procs import bearer, records_service  # noqa: E402
+
+TODAY = date(2025, 11, 20)
+BATCH = 2000
+ADMIN = Principal("bench", None, frozenset({"admin"}))
+
+
+def _requests(subs: list[records_pb2.RecordSubmission]) -> list[records_pb2.SubmitRecordsRequest]:
+    return [records_pb2.SubmitRecordsRequest(records=subs[i:i + BATCH])
+            for i in range(0, len(subs), BATCH)]
+
+
+def stream_ingest(address: str, requests: list[records_pb2.SubmitRecordsRequest]
+                  ) -> tuple[float, int, int]:
+    with grpc.insecure_channel(address, options=[
+            ("grpc.max_receive_message_length", 64 << 20)]) as channel:
+        stub = records_pb2_grpc.RecordsServiceStub(channel)
+        accepted = rejected = 0
+        start = time.perf_counter()
+        for reply in stub.SubmitRecords(iter(requests), metadata=bearer("dev-admin"),
+                                        timeout=3600):
+            accepted += reply.accepted
+            rejected += reply.rejected
+        return time.perf_counter() - start, accepted, rejected
+
+
+def naive_ingest(store: Store, subs: list[records_pb2.RecordSubmission],
+                 budget_s: float) -> tuple[float, int]:
+    """The baseline: per record, ORM look-ups, classification, one insert, one commit."""
+    start, done = time.perf_counter(), 0
+    for pb in subs:
+        if time.perf_counter() - start > budget_s:
+            break
+        sub = decode_submission(pb, store.protector, TODAY)
+        with store.sessions() as s:
+            entity = s.query(Entity).filter_by(entity_key=sub.subject.ref.key).one_or_none()
+            if entity is None:
+                next_id = (s.query(Entity.id).order_by(Entity.id.desc()).limit(1).scalar()
+                           or 0) + 1
+                entity = Entity(**entity_row(sub.subject, next_id, now()))
+                s.add(entity)
+                s.flush()
+            prior = s.query(Record).filter_by(entity_id=entity.id).all()
+            from services.records.ingest import _prior
+
+            ctx = Context(sub.decided_on, [_prior(r.__dict__) for r in prior], entity.kind)
+            facts = dict(sub.facts)
+            if sub.source == "credit_service_agency":
+                facts["established_on"] = entity.established_on
+            try:
+                cls = classify(sub.source, facts, ctx)
+            except Exception:
+                continue
+            row = _row(sub, cls, entity.id, now(), None)
+            row["id"] = (s.query(Record.id).order_by(Record.id.desc()).limit(1).scalar()
+                         or 0) + 1
+            row["department"] = departments.owner(sub.source)
+            s.add(Record(**row))
+            s.commit()
+        done += 1
+    return time.perf_counter() - start, done
+
+
+def credit_file_latency(address: str, keys: list[str], seconds: float) -> list[float]:
+    lat: list[float] = []
+    with grpc.insecure_channel(address) as channel:
+        stub = records_pb2_grpc.RecordsServiceStub(channel)
+        md = bearer("dev-regulator")
+        deadline = time.perf_counter() + seconds
+        for key in keys:
+            if time.perf_counter() > deadline:
+                break
+            t = time.perf_counter()
+            stub.GetCreditFile(records_pb2.GetCreditFileRequest(
+                entity=common_pb2.EntityRef(entity_key=key), as_of="2025-11-20"),
+                metadata=md, timeout=10)
+            lat.append(time.perf_counter() - t)
+    return sorted(lat)
+
+
+def pct(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, int(p * len(values)))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--naive-records", type=int, default=20_000)
+    ap.add_argument("--naive-seconds", type=float, default=120)
+    ap.add_argument("--seed", type=int, default=11)
+    args = ap.parse_args()
+
+    t = time.perf_counter()
+    entities = max(1, args.records // 3)
+    subs = list(generate(args.seed, entities, records_per_entity=3.0, today=TODAY))
+    subs = subs[:args.records]
+    requests = _requests(subs)
+    print(f"generated {len(subs)} records in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+
+    fast_url, fast_db = fresh_pg_database(PG_URL)
+    naive_url, naive_db = fresh_pg_database(PG_URL)
+    try:
+        with tempfile.TemporaryDirectory() as tmp, records_service(
+                Path(tmp), fast_url, CREDIT_TODAY=TODAY.isoformat(),
+                RECORDS_MAX_BATCH=str(BATCH)) as (address, _, _):
+            elapsed, accepted, rejected = stream_ingest(address, requests)
+            rate = len(subs) / elapsed
+            print(f"stream: {len(subs)} in {elapsed:.1f}s = {rate:,.0f}/s "
+                  f"(accepted {accepted}, rejected {rejected})", file=sys.stderr)
+            with psycopg.connect(fast_url) as conn:
+                n_records = conn.execute("SELECT count(*) FROM records.records").fetchone()
+                keys = [k for (k,) in conn.execute(
+                    "SELECT entity_key FROM records.entities ORDER BY random() LIMIT 5000")]
+            random.Random(1).shuffle(keys)
+            credit_file_latency(address, keys[:200], 30)  # warm-up
+            lat = credit_file_latency(address, keys[200:], 60)
+        naive_store = open_store(naive_url, pii_key=b"ab" * 32, clock=lambda: TODAY)
+        n_elapsed, n_done = naive_ingest(naive_store, subs[:args.naive_records],
+                                         args.naive_seconds)
+        naive_store.engine.dispose()
+    finally:
+        drop_pg_database(fast_db)
+        drop_pg_database(naive_db)
+    naive_rate = n_done / n_elapsed
+    p50, p99 = pct(lat, 0.50) * 1000, pct(lat, 0.99) * 1000
+    report = (
+        f"\n## Records: streaming ingestion and GetCreditFile ({time.strftime('%Y-%m-%d %H:%M')})\n\n"
+        f"Command: `python bench/ingest_bench.py --records {args.records}` on PostgreSQL "
+        f"15, 2 cores, client and server on one machine.\n\n"
+        f"| path | records | seconds | records/s | ratio |\n|---|---:|---:|---:|---:|\n"
+        f"| SubmitRecords stream (gRPC, batches of {BATCH}, COPY) | {len(subs):,} | "
+        f"{elapsed:.1f} | {rate:,.0f} | {rate / naive_rate:.1f}× |\n"
+        f"| naive: one ORM insert + commit per record (baseline, same run) | {n_done:,} | "
+        f"{n_elapsed:.1f} | {naive_rate:,.0f} | 1.0× |\n\n"
+        f"Accepted {accepted:,}, rejected {rejected:,}; rows in the database: "
+        f"{n_records[0] if n_records else 0:,}.\n\n"
+        f"GetCreditFile over gRPC on that database, one sequential client, {len(lat):,} "
+        f"random entities: p50 {p50:.2f} ms, p99 {p99:.2f} ms (target p99 ≤ 10 ms: "
+        f"{'met' if p99 <= 10 else 'NOT met'}). Target ≥ 20,000 records/s: "
+        f"{'met' if rate >= 20_000 else 'NOT met'}.\n"
+    )
+    print(report)
+    with (ROOT / "bench" / "RESULTS.md").open("a") as f:
+        f.write(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
