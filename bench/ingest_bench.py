@@ -17,7 +17,6 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -163,7 +162,8 @@ def main() -> int:
     naive_rate = n_done / n_elapsed
     p50, p99 = pct(lat, 0.50) * 1000, pct(lat, 0.99) * 1000
     report = (
-        f"\n## Records: streaming ingestion and GetCreditFile ({time.strftime('%Y-%m-%d %H:%M')})\n\n"
+        "\n## Records: streaming ingestion and GetCreditFile "
+        f"({time.strftime('%Y-%m-%d %H:%M')})\n\n"
         f"Command: `python bench/ingest_bench.py --records {args.records}` on PostgreSQL "
         f"15, 2 cores, client and server on one machine.\n\n"
         f"| path | records | seconds | records/s | ratio |\n|---|---:|---:|---:|---:|\n"
