@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -111,15 +112,15 @@ def verify_database(session: Session) -> Verification:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from services.records.config import RecordsSettings
     from services.records.store import open_store
 
     parser = argparse.ArgumentParser(prog="python -m services.records.audit")
     parser.add_argument("command", choices=["verify"])
-    parser.add_argument("--database-url", help="defaults to RECORDS_DATABASE_URL")
+    parser.add_argument("--database-url", default=os.environ.get(
+        "RECORDS_DATABASE_URL", "sqlite:///data/records.db"),
+        help="defaults to RECORDS_DATABASE_URL, else the embedded SQLite file")
     args = parser.parse_args(argv)
-    settings = RecordsSettings.from_env()
-    store = open_store(args.database_url or settings.database_url, migrate_schema=False)
+    store = open_store(args.database_url, migrate_schema=False)
     with store.sessions() as session:
         result = verify_database(session)
     if result.ok:

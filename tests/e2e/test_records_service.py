@@ -158,3 +158,25 @@ def test_sigterm_drains_and_exits_zero(tmp_path: Path) -> None:
     with records_service(tmp_path, f"sqlite:///{tmp_path}/r.db") as (_, _, proc):
         proc.send_signal(signal.SIGTERM)  # type: ignore[attr-defined]
         assert proc.wait(timeout=30) == 0  # type: ignore[attr-defined]
+
+
+def test_audit_verify_command_reports_first_broken_link(tmp_path: Path) -> None:
+    import sqlite3
+    import subprocess
+    import sys
+
+    from services.records.ingest import ingest
+    from services.records.store import open_store
+    from tests.conftest import MEDICAL, PII_KEY, TODAY
+
+    url = f"sqlite:///{tmp_path}/audit.db"
+    store = open_store(url, pii_key=PII_KEY, clock=lambda: TODAY)
+    ingest(store, MEDICAL, [medical(f"a-{i}", uscc(700 + i)) for i in range(4)])
+    store.engine.dispose()
+    cmd = [sys.executable, "-m", "services.records.audit", "verify", "--database-url", url]
+    ok = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and "4 entries verified" in ok.stdout
+    with sqlite3.connect(tmp_path / "audit.db") as conn:
+        conn.execute("UPDATE audit_log SET detail = '{}' WHERE seq = 2")
+    broken = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert broken.returncode == 1 and "BROKEN at entry 2" in broken.stdout
