@@ -23,6 +23,8 @@ from sqlalchemy import (
     Engine,
     MetaData,
     Table,
+    any_,
+    bindparam,
     create_engine,
     event,
     func,
@@ -30,6 +32,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -113,6 +116,18 @@ def writer(factory: sessionmaker[Session], lock_name: str) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def where_in(session: Session, column: Any, values: Sequence[Any]) -> Iterator[Any]:
+    """Predicates selecting `column IN values`: one `= ANY(array)` on PostgreSQL (one bind,
+    one plan), chunks below SQLite's bound-parameter cap elsewhere."""
+    if not values:
+        return
+    if is_postgres(session):
+        yield column == any_(bindparam("values", list(values), type_=ARRAY(column.type)))
+        return
+    for i in range(0, len(values), 900):
+        yield column.in_(values[i:i + 900])
 
 
 def next_id(session: Session, table: Table, column: str = "id") -> int:
