@@ -65,17 +65,23 @@ class _Existing:
     row: dict[str, Any] | None = None
 
 
+@dataclass
+class Prepared:
+    """A decoded batch: every record has its result; the valid ones await the writer."""
+
+    results: list[Result]
+    valid: list[tuple[Result, Submission]]
+
+
 def ingest(store: Store, principal: Principal,
            batch: Sequence[records_pb2.RecordSubmission], *, base_index: int = 0) -> list[Result]:
     """Validates, classifies and stores `batch` in one transaction; a result per record."""
-    with store.writer() as session:
-        return write_batch(store, session, principal, batch, base_index=base_index)
+    return commit(store, principal, prepare(store, principal, batch, base_index=base_index))
 
 
-def write_batch(store: Store, session: Session, principal: Principal,
-                batch: Sequence[records_pb2.RecordSubmission], *, note: str | None = None,
-                base_index: int = 0) -> list[Result]:
-    """The body of `ingest`, inside the caller's writer transaction (workflows reuse it)."""
+def prepare(store: Store, principal: Principal, batch: Sequence[records_pb2.RecordSubmission],
+            *, base_index: int = 0) -> Prepared:
+    """Decodes and authorises a batch; needs no database, so it can overlap a write."""
     today = store.today()
     results: list[Result] = []
     valid: list[tuple[Result, Submission]] = []
@@ -93,9 +99,24 @@ def write_batch(store: Store, session: Session, principal: Principal,
                 f"{principal.name} may not submit {sub.source} records")
             continue
         valid.append((res, sub))
-    if valid:
-        _write(session, principal, valid, note)
-    return results
+    return Prepared(results, valid)
+
+
+def commit(store: Store, principal: Principal, prepared: Prepared) -> list[Result]:
+    """Classifies and stores a prepared batch in one writer transaction."""
+    if prepared.valid:
+        with store.writer() as session:
+            _write(session, principal, prepared.valid, None)
+    return prepared.results
+
+
+def write_batch(store: Store, session: Session, principal: Principal,
+                batch: Sequence[records_pb2.RecordSubmission], *, note: str) -> list[Result]:
+    """Ingests inside the caller's writer transaction (workflows that create records)."""
+    prepared = prepare(store, principal, batch)
+    if prepared.valid:
+        _write(session, principal, prepared.valid, note)
+    return prepared.results
 
 
 def _write(session: Session, principal: Principal, valid: list[tuple[Result, Submission]],

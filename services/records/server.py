@@ -22,7 +22,7 @@ from services.common.auth import Principal, current_principal
 from services.common.errors import ServiceError, to_status_proto
 from services.common.workdays import CalendarYearUnknown
 from services.records import queries, views, workflows
-from services.records.ingest import Result, ingest
+from services.records.ingest import Prepared, Result, commit, ingest, prepare
 from services.records.models import Entity, OutboxEvent
 from services.records.store import Store, entity_by_key, now
 from services.records.submission import (
@@ -77,6 +77,13 @@ def _result(r: Result) -> records_pb2.SubmitResult:
     return out
 
 
+def _ack(batch_no: int, results: list[Result]) -> records_pb2.SubmitRecordsResponse:
+    rejected = sum(1 for r in results if r.error is not None)
+    return records_pb2.SubmitRecordsResponse(
+        batch=batch_no, results=[_result(r) for r in results],
+        accepted=len(results) - rejected, rejected=rejected)
+
+
 class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
     def __init__(self, store: Store, max_batch: int) -> None:
         self.store = store
@@ -104,6 +111,10 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
     async def SubmitRecords(self, request_iterator: AsyncIterator[records_pb2.SubmitRecordsRequest],
                             context: Any) -> AsyncIterator[records_pb2.SubmitRecordsResponse]:
         principal = _require(WRITERS)
+        store = self.store
+        # Two-stage pipeline: batch n+1 is decoded while batch n is being written, and
+        # acknowledgements still go out in order, each after its batch committed.
+        writing: asyncio.Task[list[Result]] | None = None
         batch_no = 0
         async for request in request_iterator:
             records = request.records
@@ -111,15 +122,16 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
                 err = ServiceError.invalid_argument(
                     ("records", f"{len(records)} records exceed the limit of {self.max_batch} "
                                 "per message"))
-                results = [Result(i, r.source_record_id, "rejected", error=err)
-                           for i, r in enumerate(records)]
+                prepared = Prepared([Result(i, r.source_record_id, "rejected", error=err)
+                                     for i, r in enumerate(records)], [])
             else:
-                results = await _run(ingest, self.store, principal, records)
-            rejected = sum(1 for r in results if r.error is not None)
-            yield records_pb2.SubmitRecordsResponse(
-                batch=batch_no, results=[_result(r) for r in results],
-                accepted=len(results) - rejected, rejected=rejected)
-            batch_no += 1
+                prepared = await _run(prepare, store, principal, records)
+            if writing is not None:
+                yield _ack(batch_no, await writing)
+                batch_no += 1
+            writing = asyncio.create_task(_run(commit, store, principal, prepared))
+        if writing is not None:
+            yield _ack(batch_no, await writing)
 
     async def UpsertEntity(self, request: records_pb2.UpsertEntityRequest,
                            context: Any) -> Any:
