@@ -1,0 +1,11 @@
+# One image for every service; the Deployment's command picks the service.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml ./
+COPY credit ./credit
+COPY services ./services
+COPY config ./config
+# Services run from /app (python -m puts it first on sys.path), with migrations beside them.
+RUN pip install --no-cache-dir . && useradd --uid 10001 --no-create-home credit
+USER 10001
+ENV PYTHONUNBUFFERED=1
