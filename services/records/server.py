@@ -8,7 +8,6 @@ violations; nothing else reaches the client.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import date
@@ -17,20 +16,23 @@ from typing import Any, TypeVar
 import grpc
 from sqlalchemy import select
 
-from credit.v1 import records_pb2, records_pb2_grpc
+from credit.v1 import common_pb2, records_pb2, records_pb2_grpc
 from services.common.auth import Principal, current_principal
+from services.common.db import next_id
 from services.common.errors import ServiceError, to_status_proto
 from services.common.workdays import CalendarYearUnknown
 from services.records import queries, views, workflows
-from services.records.ingest import Prepared, Result, commit, ingest, prepare
+from services.records.ingest import Prepared, Result, commit, entity_row, ingest, prepare
 from services.records.models import Entity, OutboxEvent
-from services.records.store import Store, entity_by_key, now
+from services.records.store import Change, Store, entity_by_key, now, publish
 from services.records.submission import (
     SOURCES,
     EntityKey,
     Invalid,
+    decode_ref,
     decode_subject,
     optional_date,
+    parse_date,
     require_ref,
 )
 
@@ -90,7 +92,15 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         self.max_batch = max_batch
 
     def _today(self, value: str, field: str) -> date:
-        return optional_date(value, field, self.store.today())
+        """A workflow date: defaults to today and may not lie in the future."""
+        today = self.store.today()
+        try:
+            on = optional_date(value, field, today)
+        except Invalid as exc:
+            raise ServiceError.invalid_argument(*exc.violations) from None
+        if on > today:
+            raise ServiceError.invalid_argument((field, f"{on} is in the future"))
+        return on
 
     def _ref(self, ref: Any, field: str) -> EntityKey:
         try:
@@ -145,16 +155,11 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
             if subject is None:
                 raise Invalid(violations)
             with store.writer() as session:
-                from services.records.ingest import entity_row
-                from services.records.store import Change, publish
-
                 entity = entity_by_key(session, subject.ref.key)
                 at = now()
                 if entity is None:
-                    from services.common.db import next_id
-
-                    entity = Entity(**entity_row(subject, next_id(session, Entity.__table__),  # type: ignore[arg-type]
-                                                 at))
+                    new_id = next_id(session, Entity.__table__)  # type: ignore[arg-type]
+                    entity = Entity(**entity_row(subject, new_id, at))
                     session.add(entity)
                 else:
                     if entity.kind != subject.kind:
@@ -219,8 +224,6 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         page_size = request.page_size or 100
         if not 1 <= page_size <= MAX_PAGE:
             violations.append(("page_size", f"must be 1 to {MAX_PAGE}"))
-        from services.records.submission import parse_date
-
         decided_from = parse_date(request.decided_from, "decided_from", violations,
                                   required=False)
         decided_to = parse_date(request.decided_to, "decided_to", violations, required=False)
@@ -341,7 +344,10 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         if request.source not in SOURCES:
             raise ServiceError.invalid_argument(("source", "a known source is required"))
         registered = self._today(request.registered_on, "registered_on")
-        due = optional_date(request.due_on, "due_on", registered)
+        try:
+            due = optional_date(request.due_on, "due_on", registered)
+        except Invalid as exc:
+            raise ServiceError.invalid_argument(*exc.violations) from None
         c = await _run(workflows.register_commitment, self.store, principal, ref,
                        SOURCES[request.source], request.content, registered, due)
         return views.commitment(c, ref.key)
@@ -389,13 +395,10 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
                                 violations)
         principals: list[EntityKey] = []
         for i, rid in enumerate(request.principal_ids):
-            with contextlib.suppress(Invalid):
-                from credit.v1 import common_pb2
-
-                principals.append(require_ref(common_pb2.EntityRef(resident_id=rid),
-                                              f"principal_ids[{i}]", store.protector))
-                continue
-            violations.append((f"principal_ids[{i}]", "is not a valid resident ID"))
+            key = decode_ref(common_pb2.EntityRef(resident_id=rid), f"principal_ids[{i}]",
+                             store.protector, violations)
+            if key is not None:
+                principals.append(key)
         if violations or agency is None:
             raise ServiceError.invalid_argument(*violations)
         on = self._today(request.registered_on, "registered_on")

@@ -13,7 +13,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc
 from services.common.errors import bad_request_violations
-from tests.factories import hr, medical, uscc
+from tests.factories import hr, medical, subject, uscc
 from tests.procs import bearer, records_service
 
 pytestmark = pytest.mark.e2e
@@ -180,3 +180,50 @@ def test_audit_verify_command_reports_first_broken_link(tmp_path: Path) -> None:
         conn.execute("UPDATE audit_log SET detail = '{}' WHERE seq = 2")
     broken = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert broken.returncode == 1 and "BROKEN at entry 2" in broken.stdout
+
+
+def test_workflows_over_grpc(stub: records_pb2_grpc.RecordsServiceStub) -> None:
+    hr_md = bearer("dev-hr")
+    created = stub.SubmitRecord(records_pb2.SubmitRecordRequest(
+        record=hr("wf-1", uscc(800), tier="grave", decided="2024-01-02")), metadata=hr_md,
+        timeout=10)
+    repair = stub.ApplyRepair(records_pb2.ApplyRepairRequest(
+        record_id=created.record_id, proof="罚款缴纳凭证", commitment_letter=True,
+        applied_on="2025-09-26"), metadata=hr_md, timeout=10)
+    assert (repair.state, repair.acceptance_due) == ("applied", "2025-09-30")
+    with pytest.raises(grpc.RpcError) as other:
+        stub.DecideRepair(records_pb2.DecideRepairRequest(
+            repair_id=repair.repair_id, action="accept"), metadata=MED, timeout=10)
+    assert _code(other) == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as future:
+        stub.DecideRepair(records_pb2.DecideRepairRequest(
+            repair_id=repair.repair_id, action="accept", on="2030-01-01"), metadata=hr_md,
+            timeout=10)
+    assert [f for f, _ in bad_request_violations(future.value)] == ["on"]
+    overdue = stub.ListOverdue(records_pb2.ListOverdueRequest(), metadata=hr_md, timeout=10)
+    assert [(i.kind, i.item_id) for i in overdue.items] == [
+        ("repair_acceptance", repair.repair_id)]
+    with pytest.raises(grpc.RpcError) as bad_id:
+        stub.RegisterAgency(records_pb2.RegisterAgencyRequest(
+            agency=subject(uscc(801), "credit_service_agency", industry="L"),
+            principal_ids=["220183198001010011"], staff_count=3, commitment_letter=True),
+            metadata=bearer("dev-credit"), timeout=10)
+    assert _code(bad_id) == grpc.StatusCode.INVALID_ARGUMENT
+    assert [f for f, _ in bad_request_violations(bad_id.value)] == [
+        "principal_ids[0].resident_id"]
+
+
+def test_deadline_in_an_unknown_calendar_year_is_an_explicit_error(tmp_path: Path) -> None:
+    with records_service(tmp_path, f"sqlite:///{tmp_path}/r.db",
+                         CREDIT_TODAY="2026-12-28") as (address, _, _), \
+            grpc.insecure_channel(address) as channel:
+        stub = records_pb2_grpc.RecordsServiceStub(channel)
+        created = stub.SubmitRecord(records_pb2.SubmitRecordRequest(
+            record=hr("cal-1", uscc(900), tier="grave", decided="2025-01-02")),
+            metadata=bearer("dev-hr"), timeout=10)
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.ApplyRepair(records_pb2.ApplyRepairRequest(
+                record_id=created.record_id, proof="凭证", commitment_letter=True),
+                metadata=bearer("dev-hr"), timeout=10)
+    assert _code(exc) == grpc.StatusCode.FAILED_PRECONDITION
+    assert "2027" in exc.value.details()  # type: ignore[attr-defined]
