@@ -215,7 +215,7 @@ def test_workflows_over_grpc(stub: records_pb2_grpc.RecordsServiceStub) -> None:
 
 def test_deadline_in_an_unknown_calendar_year_is_an_explicit_error(tmp_path: Path) -> None:
     with records_service(tmp_path, f"sqlite:///{tmp_path}/r.db",
-                         CREDIT_TODAY="2026-12-28") as (address, _, _), \
+                         CREDIT_TODAY="2026-12-30") as (address, _, _), \
             grpc.insecure_channel(address) as channel:
         stub = records_pb2_grpc.RecordsServiceStub(channel)
         created = stub.SubmitRecord(records_pb2.SubmitRecordRequest(
