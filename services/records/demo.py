@@ -148,8 +148,8 @@ GENERAL, MEDICAL, FIRE, AGENCY, INSTITUTION, PERSON = range(6)
 _SEGMENT_EFFECT: Final = np.array([0.0, 0.3, 0.3, 0.4, -0.5, 0.0])
 # Pharma producers (C) and distributors (F); fire-product makers (C), sellers (F), installers
 # and users (E), and a few inspection or certification bodies (M).
-_MEDICAL_SHARE: Final = {"C": 0.10, "F": 0.07}
-_FIRE_SHARE: Final = {"C": 0.05, "F": 0.04, "E": 0.12, "M": 0.03}
+_MEDICAL_SHARE: Final = {"C": 0.20, "F": 0.25}
+_FIRE_SHARE: Final = {"C": 0.20, "F": 0.12, "E": 0.30, "M": 0.05}
 
 KIND_NAMES: Final = ("enterprise", "credit_service_agency", "institution", "person")
 _KIND_P: Final = np.array([0.85, 0.02, 0.05, 0.08])
@@ -326,7 +326,8 @@ class _Generator:
 
     def _raw_rate(self, a: _Attrs) -> F64:
         rate = np.exp(a.log_rate)
-        rate[a.segment == PERSON] = 0.0  # no source reports on natural persons here
+        # Natural persons meet HR penalties only as individual employers (个体雇主): rarely.
+        rate[a.segment == PERSON] *= 0.15
         return rate
 
     def _attrs(self, rng: np.random.Generator, n: int) -> _Attrs:
