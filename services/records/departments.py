@@ -12,7 +12,6 @@ SOURCE_OWNER: dict[str, str] = {
     "credit_service_agency": "credit_office",
     "hr_penalty": "hr_social_security",
 }
-DEPARTMENTS = frozenset(SOURCE_OWNER.values())
 
 
 def owner(source: str) -> str:
@@ -29,6 +28,3 @@ def may_write(principal: Principal, source: str) -> bool:
         return True
     return "department" in principal.roles and principal.department == SOURCE_OWNER[source]
 
-
-def sources_of(department: str | None) -> list[str]:
-    return [s for s, d in SOURCE_OWNER.items() if d == department]

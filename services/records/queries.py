@@ -27,8 +27,6 @@ from services.records.models import (
 )
 from services.records.submission import Invalid
 
-STATUSES = ("active", "expired", "repaired", "withdrawn", "not_listed", "pending")
-
 
 def status_expr(as_of: date) -> ColumnElement[str]:
     return case(

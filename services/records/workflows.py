@@ -31,6 +31,7 @@ from services.records.models import (
     Shield,
 )
 from services.records.queries import status_expr
+from services.records.rules import registration_refusal_reason
 from services.records.store import Change, Store, entity_by_key, now, publish
 from services.records.submission import EntityKey, Invalid, SubjectIn
 
@@ -352,9 +353,6 @@ def lift_shield(store: Store, principal: Principal, shield_id: str,
 
 # ------------------------------------------------------------------ credit service agencies
 
-AGENCY_ROLES = frozenset({"admin"})
-
-
 def _agency_writer(principal: Principal) -> None:
     if not departments.may_write(principal, "credit_service_agency"):
         raise ServiceError.permission_denied("only the credit office keeps the agency register")
@@ -387,12 +385,10 @@ def register_agency(store: Store, principal: Principal, agency: SubjectIn,
     with store.writer() as session:
         listed = _on_serious_list(session, [agency.ref.key, *(p.key for p in principals)],
                                   registered_on)
-        if listed:
-            who = ["the agency" if k == agency.ref.key else
-                   next(p.display_id for p in principals if p.key == k) for k in sorted(listed)]
-            raise ServiceError.failed_precondition(
-                "registration refused (art. 10): on the serious dishonesty list: "
-                + ", ".join(who))
+        refusal = registration_refusal_reason(
+            agency.ref.key in listed, [p.display_id for p in principals if p.key in listed])
+        if refusal is not None:
+            raise ServiceError.failed_precondition(f"registration refused: {refusal}")
         entity = entity_by_key(session, agency.ref.key)
         if entity is None:
             row = entity_row(agency, next_id(session, Entity.__table__), now())  # type: ignore[arg-type]
