@@ -1,0 +1,1 @@
+"""Scoring: credit files turned into features, scorecards and grades."""
