@@ -1,0 +1,699 @@
+"""Reproducible, publicly verifiable "双随机、一公开" draws (line 27 四).
+
+Algorithm "draw-v1". Everything is SHA-256 over UTF-8 text, hex digests, so anyone can recompute
+a published plan in any language from the plan, the candidate list, the inspector list, the
+previous plan's drawn keys and the supervision policy:
+
+1. Candidates are sorted by key (UTF-8 byte order = code point order). candidate_hash =
+   SHA-256 of the lines "key|grade\\n". inspector_hash = SHA-256 of the lines
+   "id|department|capacity|recusal1|recusal2…\\n" (sorted by id, recusals sorted).
+   previous_hash = SHA-256 of the lines "key\\n" of the previous plan's drawn keys, sorted.
+2. Per grade stratum A, B, C, D (the department's merged supervision table): triggered entities
+   are always inspected and are not part of the random pool. Of the rest, an entity drawn in the
+   previous plan is excluded unless its grade may be redrawn (key supervision, i.e. D, or a
+   draw ratio of 1). drawn = ceil(ratio × eligible) in exact decimal arithmetic, where ratio is
+   the grade's draw_ratio, or 0 for a grade not inspected proactively (A: 无事不扰).
+3. Eligible keys are ranked by SHA-256("seed|draw-v1|candidate_hash|grade|key") ascending (ties,
+   never seen in practice, by key); the first `drawn` are taken. Plan order: per grade A→D, the
+   triggered entities by key, then the random ones in rank order.
+4. Inspectors: for each planned entity in plan order, inspectors are ranked by
+   SHA-256("seed|draw-v1|candidate_hash|inspector|entity_key|inspector_id"); the first
+   `inspectors_per_entity` that are not recused from the entity and have capacity left are
+   assigned. If any entity cannot be staffed the draw fails as a whole (`DrawError`).
+
+The seed is an integer written as a decimal string (128 bits from os.urandom when not given, so
+JSON readers without big integers keep it exact). Assignment is greedy in plan order: it can fail
+where a cleverer assignment would fit; the error names the entity, and more inspectors or more
+capacity resolve it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import sys
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from services.scoring.policy import (
+    GRADES,
+    PolicyError,
+    expect_keys,
+    expect_list,
+    expect_text,
+)
+from services.scoring.supervision import (
+    GradeSupervision,
+    SupervisionPolicy,
+    default_supervision,
+    load_supervision,
+)
+
+__all__ = [
+    "ALGORITHM",
+    "Candidate",
+    "DrawError",
+    "DrawInputError",
+    "DrawTask",
+    "DrawnEntity",
+    "InspectionPlan",
+    "Inspector",
+    "Stratum",
+    "VerifyResult",
+    "candidate_hash",
+    "candidates_from_json",
+    "draw",
+    "inspector_hash",
+    "inspectors_from_json",
+    "main",
+    "previous_from_json",
+    "previous_hash",
+    "verify",
+]
+
+ALGORITHM = "draw-v1"
+RANDOM = "random"
+TRIGGERED = "triggered"
+_FORBIDDEN = ("|", "\n", "\r")  # separators of the canonical lines
+
+
+class DrawError(Exception):
+    """The draw cannot be staffed (maps to FAILED_PRECONDITION); nothing was drawn."""
+
+
+class DrawInputError(ValueError):
+    """Malformed input: duplicate keys, unknown grades, bad JSON documents."""
+
+
+@dataclass(frozen=True)
+class DrawTask:
+    department: str
+    name: str
+    date: date
+
+
+@dataclass(frozen=True)
+class Candidate:
+    key: str
+    grade: str
+    region: str = ""
+    industry: str = ""
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Inspector:
+    id: str
+    name: str
+    department: str
+    capacity: int  # most entities this inspector can take in one plan
+    recusals: frozenset[str] = frozenset()  # entity keys the inspector must not inspect
+
+
+@dataclass(frozen=True)
+class Stratum:
+    grade: str
+    candidates: int
+    triggered: int
+    excluded_previous: int  # drawn in the previous plan and not redrawable
+    eligible: int  # candidates − triggered − excluded_previous
+    ratio: str  # effective draw ratio as a decimal string; "0" when not inspected proactively
+    drawn: int  # ceil(ratio × eligible), random
+
+
+@dataclass(frozen=True)
+class DrawnEntity:
+    key: str
+    grade: str
+    reason: str  # RANDOM or TRIGGERED
+    inspectors: tuple[str, ...]  # inspector ids in rank order
+    region: str = ""
+    industry: str = ""
+
+
+@dataclass(frozen=True)
+class InspectionPlan:
+    task: DrawTask
+    seed: int
+    algorithm: str
+    policy_version: str
+    candidate_hash: str
+    inspector_hash: str
+    previous_hash: str
+    inspectors_per_entity: int
+    strata: tuple[Stratum, ...]
+    entities: tuple[DrawnEntity, ...]
+
+    @property
+    def triggered(self) -> frozenset[str]:
+        return frozenset(e.key for e in self.entities if e.reason == TRIGGERED)
+
+    @property
+    def plan_hash(self) -> str:
+        return hashlib.sha256(_canonical(self.to_dict())).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "algorithm": self.algorithm,
+            "task": {
+                "department": self.task.department,
+                "name": self.task.name,
+                "date": self.task.date.isoformat(),
+            },
+            "seed": str(self.seed),
+            "policy_version": self.policy_version,
+            "candidate_hash": self.candidate_hash,
+            "inspector_hash": self.inspector_hash,
+            "previous_hash": self.previous_hash,
+            "inspectors_per_entity": self.inspectors_per_entity,
+            "strata": [
+                {
+                    "grade": s.grade,
+                    "candidates": s.candidates,
+                    "triggered": s.triggered,
+                    "excluded_previous": s.excluded_previous,
+                    "eligible": s.eligible,
+                    "ratio": s.ratio,
+                    "drawn": s.drawn,
+                }
+                for s in self.strata
+            ],
+            "entities": [
+                {
+                    "key": e.key,
+                    "grade": e.grade,
+                    "reason": e.reason,
+                    "inspectors": list(e.inspectors),
+                    "region": e.region,
+                    "industry": e.industry,
+                }
+                for e in self.entities
+            ],
+        }
+
+    def to_json(self) -> str:
+        """The published document: the plan plus its plan_hash, stable byte for byte."""
+        body = {**self.to_dict(), "plan_hash": self.plan_hash}
+        return json.dumps(body, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: object) -> InspectionPlan:
+        """Reads `to_dict()` output; a "plan_hash" key is accepted and not checked here."""
+        with _reading("plan"):
+            top = expect_keys(
+                data,
+                "",
+                {
+                    "algorithm", "task", "seed", "policy_version", "candidate_hash",
+                    "inspector_hash", "previous_hash", "inspectors_per_entity", "strata",
+                    "entities",
+                },
+                {"plan_hash"},
+            )
+            task = expect_keys(top["task"], "task", {"department", "name", "date"})
+            seed = top["seed"]
+            if not isinstance(seed, str) or not seed.isdigit():
+                raise DrawInputError("plan: seed: expected a decimal string")
+            strata = []
+            for i, item in enumerate(expect_list(top["strata"], "strata")):
+                path = f"strata[{i}]"
+                s = expect_keys(item, path, set(_STRATUM_INTS) | {"grade", "ratio"})
+                strata.append(
+                    Stratum(
+                        grade=expect_text(s["grade"], f"{path}.grade"),
+                        ratio=expect_text(s["ratio"], f"{path}.ratio"),
+                        **{n: _count(s[n], f"{path}.{n}") for n in _STRATUM_INTS},
+                    )
+                )
+            entities = []
+            for i, item in enumerate(expect_list(top["entities"], "entities")):
+                path = f"entities[{i}]"
+                e = expect_keys(item, path, {"key", "grade", "reason", "inspectors"},
+                                {"region", "industry"})
+                entities.append(
+                    DrawnEntity(
+                        key=expect_text(e["key"], f"{path}.key"),
+                        grade=expect_text(e["grade"], f"{path}.grade"),
+                        reason=expect_text(e["reason"], f"{path}.reason"),
+                        inspectors=_texts(e["inspectors"], f"{path}.inspectors"),
+                        region=_text_or_empty(e.get("region"), f"{path}.region"),
+                        industry=_text_or_empty(e.get("industry"), f"{path}.industry"),
+                    )
+                )
+            return cls(
+                task=DrawTask(
+                    department=expect_text(task["department"], "task.department"),
+                    name=expect_text(task["name"], "task.name"),
+                    date=_date(task["date"], "task.date"),
+                ),
+                seed=int(seed),
+                algorithm=expect_text(top["algorithm"], "algorithm"),
+                policy_version=expect_text(top["policy_version"], "policy_version"),
+                candidate_hash=expect_text(top["candidate_hash"], "candidate_hash"),
+                inspector_hash=expect_text(top["inspector_hash"], "inspector_hash"),
+                previous_hash=expect_text(top["previous_hash"], "previous_hash"),
+                inspectors_per_entity=_count(top["inspectors_per_entity"], "inspectors_per_entity"),
+                strata=tuple(strata),
+                entities=tuple(entities),
+            )
+
+
+_STRATUM_INTS = ("candidates", "triggered", "excluded_previous", "eligible", "drawn")
+
+
+# --- Drawing ---------------------------------------------------------------------------------
+
+
+def candidate_hash(candidates: Sequence[Candidate]) -> str:
+    return _lines_hash(f"{c.key}|{c.grade}" for c in sorted(candidates, key=lambda c: c.key))
+
+
+def inspector_hash(inspectors: Sequence[Inspector]) -> str:
+    return _lines_hash(
+        "|".join([i.id, i.department, str(i.capacity), *sorted(i.recusals)])
+        for i in sorted(inspectors, key=lambda i: i.id)
+    )
+
+
+def previous_hash(previous: Collection[str]) -> str:
+    return _lines_hash(sorted(set(previous)))
+
+
+def draw(
+    task: DrawTask,
+    candidates: Sequence[Candidate],
+    inspectors: Sequence[Inspector],
+    policy: SupervisionPolicy,
+    previous: Collection[str] = (),
+    *,
+    seed: int | None = None,
+    triggered: Collection[str] = (),
+) -> InspectionPlan:
+    """Draw entities and inspectors; raises `DrawError` (and returns nothing) if unstaffable."""
+    _check_inputs(candidates, inspectors, triggered)
+    if seed is None:
+        seed = int.from_bytes(os.urandom(16), "big")
+    elif isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise DrawInputError("seed: expected a non-negative integer")
+    table = policy.for_department(task.department)
+    c_hash = candidate_hash(candidates)
+    was_drawn, forced = set(previous), set(triggered)
+
+    strata: list[Stratum] = []
+    planned: list[Candidate] = []
+    reasons: dict[str, str] = {}
+    for grade in GRADES:
+        rule = table[grade]
+        members = sorted((c for c in candidates if c.grade == grade), key=lambda c: c.key)
+        hit = [c for c in members if c.key in forced]
+        pool = [c for c in members if c.key not in forced]
+        eligible = [c for c in pool if rule.redraw_allowed or c.key not in was_drawn]
+        ratio = _ratio(rule)
+        count = math.ceil(Fraction(ratio) * len(eligible))
+        ranked = sorted(eligible, key=lambda c: (_rank(seed, c_hash, grade, c.key), c.key))
+        picked = ranked[:count]
+        strata.append(
+            Stratum(
+                grade=grade,
+                candidates=len(members),
+                triggered=len(hit),
+                excluded_previous=len(pool) - len(eligible),
+                eligible=len(eligible),
+                ratio=ratio,
+                drawn=count,
+            )
+        )
+        planned += hit + picked
+        reasons.update({c.key: TRIGGERED for c in hit} | {c.key: RANDOM for c in picked})
+
+    staff = _assign(seed, c_hash, planned, inspectors, policy.inspectors_per_entity)
+    return InspectionPlan(
+        task=task,
+        seed=seed,
+        algorithm=ALGORITHM,
+        policy_version=policy.version,
+        candidate_hash=c_hash,
+        inspector_hash=inspector_hash(inspectors),
+        previous_hash=previous_hash(previous),
+        inspectors_per_entity=policy.inspectors_per_entity,
+        strata=tuple(strata),
+        entities=tuple(
+            DrawnEntity(c.key, c.grade, reasons[c.key], staff[c.key], c.region, c.industry)
+            for c in planned
+        ),
+    )
+
+
+def _ratio(rule: GradeSupervision) -> str:
+    # repr() is the shortest decimal that round-trips, so 0.07 stays "0.07", never 0.07000…01.
+    return repr(rule.draw_ratio) if rule.proactive else "0"
+
+
+def _assign(
+    seed: int,
+    c_hash: str,
+    planned: Sequence[Candidate],
+    inspectors: Sequence[Inspector],
+    per_entity: int,
+) -> dict[str, tuple[str, ...]]:
+    need = per_entity * len(planned)
+    total = sum(i.capacity for i in inspectors)
+    if total < need:
+        raise DrawError(
+            f"{len(planned)} entities need {need} inspector assignments; "
+            f"the inspectors' capacity is {total}"
+        )
+    left = {i.id: i.capacity for i in inspectors}
+    staff: dict[str, tuple[str, ...]] = {}
+    for c in planned:
+        allowed = [i for i in inspectors if c.key not in i.recusals]
+        if len(allowed) < per_entity:
+            raise DrawError(
+                f"entity {c.key}: only {len(allowed)} inspectors are not recused; "
+                f"{per_entity} are needed"
+            )
+        ranked = sorted(
+            allowed, key=lambda i: (_rank(seed, c_hash, "inspector", c.key, i.id), i.id)
+        )
+        chosen = [i.id for i in ranked if left[i.id] > 0][:per_entity]
+        if len(chosen) < per_entity:
+            raise DrawError(
+                f"entity {c.key}: only {len(chosen)} inspectors without recusal have capacity "
+                f"left; {per_entity} are needed (add inspectors or capacity)"
+            )
+        for i in chosen:
+            left[i] -= 1
+        staff[c.key] = tuple(chosen)
+    return staff
+
+
+def _rank(seed: int, c_hash: str, *parts: str) -> bytes:
+    return hashlib.sha256("|".join((str(seed), ALGORITHM, c_hash, *parts)).encode()).digest()
+
+
+def _lines_hash(lines: Iterable[str]) -> str:
+    h = hashlib.sha256()
+    for line in lines:
+        h.update(line.encode("utf-8") + b"\n")
+    return h.hexdigest()
+
+
+def _check_inputs(
+    candidates: Sequence[Candidate], inspectors: Sequence[Inspector], triggered: Collection[str]
+) -> None:
+    keys: set[str] = set()
+    for c in candidates:
+        _check_token(c.key, "candidate key")
+        if c.key in keys:
+            raise DrawInputError(f"candidate {c.key}: listed twice")
+        if c.grade not in GRADES:
+            raise DrawInputError(f"candidate {c.key}: unknown grade {c.grade!r}")
+        keys.add(c.key)
+    ids: set[str] = set()
+    for i in inspectors:
+        _check_token(i.id, "inspector id")
+        _check_token(i.department, f"inspector {i.id}: department")
+        if i.id in ids:
+            raise DrawInputError(f"inspector {i.id}: listed twice")
+        if isinstance(i.capacity, bool) or not isinstance(i.capacity, int) or i.capacity < 0:
+            raise DrawInputError(f"inspector {i.id}: capacity must be a non-negative integer")
+        for key in i.recusals:
+            _check_token(key, f"inspector {i.id}: recusal")
+        ids.add(i.id)
+    for key in triggered:
+        if key not in keys:
+            raise DrawInputError(f"triggered entity {key}: not among the candidates")
+
+
+def _check_token(value: object, what: str) -> None:
+    if not isinstance(value, str) or not value or any(ch in value for ch in _FORBIDDEN):
+        raise DrawInputError(f"{what}: expected non-empty text without '|' or line breaks")
+
+
+# --- Verification ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+
+
+def verify(
+    plan: InspectionPlan,
+    candidates: Sequence[Candidate],
+    inspectors: Sequence[Inspector],
+    policy: SupervisionPolicy,
+    previous: Collection[str] = (),
+) -> VerifyResult:
+    """Recompute the plan from its seed and triggered entities and compare every part."""
+    if plan.algorithm != ALGORITHM:
+        return VerifyResult(False, [f"algorithm {plan.algorithm!r} is not {ALGORITHM!r}"])
+    problems: list[str] = []
+    if plan.policy_version != policy.version:
+        problems.append(
+            f"policy_version: plan says {plan.policy_version}, the policy given is {policy.version}"
+        )
+    try:
+        again = draw(
+            plan.task, candidates, inspectors, policy, previous,
+            seed=plan.seed, triggered=plan.triggered & {c.key for c in candidates},
+        )
+    except (DrawError, DrawInputError) as exc:
+        return VerifyResult(False, [*problems, f"recomputation failed: {exc}"])
+    for name, what in (
+        ("candidate_hash", "the candidate list differs from the one drawn from"),
+        ("inspector_hash", "the inspector list differs from the one assigned from"),
+        ("previous_hash", "the previous plan's keys differ from those excluded"),
+    ):
+        mine, theirs = getattr(plan, name), getattr(again, name)
+        if mine != theirs:
+            problems.append(f"{name}: plan says {mine}, recomputed {theirs}: {what}")
+    if plan.inspectors_per_entity != again.inspectors_per_entity:
+        problems.append(
+            f"inspectors_per_entity: plan says {plan.inspectors_per_entity}, "
+            f"policy gives {again.inspectors_per_entity}"
+        )
+    problems += _compare_strata(plan.strata, again.strata)
+    problems += _compare_entities(plan, again)
+    return VerifyResult(not problems, problems)
+
+
+def _compare_strata(mine: Sequence[Stratum], theirs: Sequence[Stratum]) -> list[str]:
+    problems = []
+    by_grade = {s.grade: s for s in mine}
+    for grade in set(by_grade) - set(GRADES):
+        problems.append(f"stratum {grade}: unknown grade")
+    for s in theirs:
+        got = by_grade.get(s.grade)
+        if got is None:
+            problems.append(f"stratum {s.grade}: missing from the plan")
+            continue
+        for name in (*_STRATUM_INTS, "ratio"):
+            a, b = getattr(got, name), getattr(s, name)
+            if a != b:
+                problems.append(f"stratum {s.grade}: {name} is {a} in the plan, {b} recomputed")
+    return problems
+
+
+def _compare_entities(plan: InspectionPlan, again: InspectionPlan) -> list[str]:
+    problems = []
+    mine = {e.key: e for e in plan.entities}
+    theirs = {e.key: e for e in again.entities}
+    if len(mine) != len(plan.entities):
+        problems.append("entities: an entity is listed more than once")
+    extra = [e for e in plan.entities if e.key not in theirs]
+    missing = [e for e in again.entities if e.key not in mine]
+    for e in extra:
+        problems.append(f"entity {e.key} (grade {e.grade}): in the plan but not drawn")
+    for e in missing:
+        problems.append(f"entity {e.key} (grade {e.grade}): drawn but missing from the plan")
+    if extra or missing:
+        problems.append(
+            f"the drawn entities differ from a recomputation with seed {plan.seed}: "
+            "the seed, the entities or the inputs were altered"
+        )
+    for key, e in mine.items():
+        other = theirs.get(key)
+        if other is None:
+            continue
+        for name in ("grade", "reason", "region", "industry"):
+            a, b = getattr(e, name), getattr(other, name)
+            if a != b:
+                problems.append(f"entity {key}: {name} is {a!r} in the plan, {b!r} recomputed")
+        if e.inspectors != other.inspectors:
+            problems.append(
+                f"entity {key}: inspectors {', '.join(e.inspectors)} in the plan, "
+                f"{', '.join(other.inspectors)} recomputed"
+            )
+    if not extra and not missing and [e.key for e in plan.entities] != list(theirs):
+        problems.append("entities: the plan order differs from the recomputed order")
+    return problems
+
+
+# --- JSON documents and the command line ----------------------------------------------------
+
+
+def candidates_from_json(data: object) -> list[Candidate]:
+    with _reading("candidates"):
+        out = []
+        for i, item in enumerate(expect_list(data, "candidates")):
+            path = f"[{i}]"
+            c = expect_keys(item, path, {"key", "grade"}, {"region", "industry", "sources"})
+            out.append(
+                Candidate(
+                    key=expect_text(c["key"], f"{path}.key"),
+                    grade=expect_text(c["grade"], f"{path}.grade"),
+                    region=_text_or_empty(c.get("region"), f"{path}.region"),
+                    industry=_text_or_empty(c.get("industry"), f"{path}.industry"),
+                    sources=_texts(c.get("sources", []), f"{path}.sources"),
+                )
+            )
+        return out
+
+
+def inspectors_from_json(data: object) -> list[Inspector]:
+    with _reading("inspectors"):
+        out = []
+        for i, item in enumerate(expect_list(data, "inspectors")):
+            path = f"[{i}]"
+            x = expect_keys(item, path, {"id", "name", "department", "capacity"}, {"recusals"})
+            out.append(
+                Inspector(
+                    id=expect_text(x["id"], f"{path}.id"),
+                    name=expect_text(x["name"], f"{path}.name"),
+                    department=expect_text(x["department"], f"{path}.department"),
+                    capacity=_count(x["capacity"], f"{path}.capacity"),
+                    recusals=frozenset(_texts(x.get("recusals", []), f"{path}.recusals")),
+                )
+            )
+        return out
+
+
+def previous_from_json(data: object) -> frozenset[str]:
+    """A previous plan document (its drawn keys) or a plain list of keys."""
+    if isinstance(data, list):
+        with _reading("previous"):
+            return frozenset(_texts(data, "previous"))
+    return frozenset(e.key for e in InspectionPlan.from_dict(data).entities)
+
+
+@contextmanager
+def _reading(what: str) -> Iterator[None]:
+    # The strict policy readers are reused; their errors are input errors here.
+    try:
+        yield
+    except PolicyError as exc:
+        raise DrawInputError(f"{what}: {exc.reason}") from None
+
+
+def _count(value: object, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise DrawInputError(f"{path}: expected a non-negative integer")
+    return value
+
+
+def _texts(value: object, path: str) -> tuple[str, ...]:
+    return tuple(expect_text(v, f"{path}[{i}]") for i, v in enumerate(expect_list(value, path)))
+
+
+def _text_or_empty(value: object, path: str) -> str:
+    return "" if value is None or value == "" else expect_text(value, path)
+
+
+def _date(value: object, path: str) -> date:
+    try:
+        return date.fromisoformat(expect_text(value, path))
+    except ValueError:
+        raise DrawInputError(f"{path}: expected an ISO date") from None
+
+
+def _canonical(obj: object) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _load(path: str) -> object:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DrawInputError(f"{path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise DrawInputError(f"{path}: not valid JSON: {exc}") from None
+
+
+def _policy(path: str | None) -> SupervisionPolicy:
+    return default_supervision() if path is None else load_supervision(path)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m services.scoring.draws", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("draw", help="draw a plan from JSON inputs and print it (or --out)")
+    d.add_argument("candidates")
+    d.add_argument("inspectors")
+    d.add_argument("--department", required=True)
+    d.add_argument("--name", required=True)
+    d.add_argument("--date", required=True, help="YYYY-MM-DD")
+    d.add_argument("--previous", help="the previous plan, or a JSON list of its drawn keys")
+    d.add_argument("--triggered", action="append", default=[], metavar="KEY")
+    d.add_argument("--seed", type=int, help="default: 128 random bits, recorded in the plan")
+    d.add_argument("--policy", help="supervision policy JSON (default: the shipped edition)")
+    d.add_argument("--out", help="write the plan here instead of standard output")
+    v = sub.add_parser("verify", help="recompute a plan and report every difference")
+    v.add_argument("plan")
+    v.add_argument("candidates")
+    v.add_argument("inspectors")
+    v.add_argument("--previous", help="the previous plan, or a JSON list of its drawn keys")
+    v.add_argument("--policy", help="supervision policy JSON (default: the shipped edition)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        candidates = candidates_from_json(_load(args.candidates))
+        inspectors = inspectors_from_json(_load(args.inspectors))
+        previous = previous_from_json(_load(args.previous)) if args.previous else frozenset()
+        policy = _policy(args.policy)
+        if args.command == "draw":
+            task = DrawTask(args.department, args.name, _date(args.date, "--date"))
+            plan = draw(task, candidates, inspectors, policy, previous,
+                        seed=args.seed, triggered=args.triggered)
+            if args.out:
+                Path(args.out).write_text(plan.to_json(), encoding="utf-8")
+                print(f"plan {plan.plan_hash}: {len(plan.entities)} entities")
+            else:
+                sys.stdout.write(plan.to_json())
+            return 0
+        document = _load(args.plan)
+        plan = InspectionPlan.from_dict(document)
+        result = verify(plan, candidates, inspectors, policy, previous)
+        problems = list(result.problems)
+        claimed = document.get("plan_hash") if isinstance(document, Mapping) else None
+        if claimed is not None and claimed != plan.plan_hash:
+            problems.append(f"plan_hash: document says {claimed}, content gives {plan.plan_hash}")
+    except DrawError as exc:
+        print(f"draw failed: {exc}", file=sys.stderr)
+        return 1
+    except (DrawInputError, PolicyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if problems:
+        for problem in problems:
+            print(f"FAIL {problem}")
+        return 1
+    print(f"OK {plan.plan_hash}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

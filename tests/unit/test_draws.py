@@ -1,0 +1,417 @@
+"""双随机、一公开 draws: reproducibility, strata, staffing, verification and the CLI."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import math
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.scoring.draws import (
+    ALGORITHM,
+    Candidate,
+    DrawError,
+    DrawInputError,
+    DrawnEntity,
+    DrawTask,
+    InspectionPlan,
+    Inspector,
+    candidate_hash,
+    draw,
+    main,
+    verify,
+)
+from services.scoring.supervision import SupervisionPolicy, default_supervision
+
+POLICY = default_supervision()
+TASK = DrawTask("market_supervision", "2025年第四季度双随机抽查", date(2025, 11, 20))
+FIRE = DrawTask("fire_rescue", "消防产品抽查", date(2025, 11, 20))
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_candidates(per_grade: int = 40) -> list[Candidate]:
+    return [
+        Candidate(f"{grade}{i:04d}", grade, f"2204{i % 3:02d}", "C39", ("fire_products",))
+        for grade in "ABCD"
+        for i in range(per_grade)
+    ]
+
+
+def make_inspectors(n: int = 12, capacity: int = 50) -> list[Inspector]:
+    return [Inspector(f"I{i:02d}", f"检查员{i}", "market_supervision", capacity) for i in range(n)]
+
+
+CANDIDATES = make_candidates()
+INSPECTORS = make_inspectors()
+
+
+def plan_of(**kwargs: Any) -> InspectionPlan:
+    args: dict[str, Any] = {
+        "task": TASK, "candidates": CANDIDATES, "inspectors": INSPECTORS, "policy": POLICY,
+        "previous": (), "seed": 20251120,
+    }
+    args.update(kwargs)
+    return draw(
+        args.pop("task"), args.pop("candidates"), args.pop("inspectors"), args.pop("policy"),
+        args.pop("previous"), **args,
+    )
+
+
+def keys(plan: InspectionPlan, grade: str | None = None) -> list[str]:
+    return [e.key for e in plan.entities if grade is None or e.grade == grade]
+
+
+# --- Reproducibility -------------------------------------------------------------------------
+
+
+def test_same_inputs_give_a_byte_identical_plan() -> None:
+    first = plan_of()
+    again = plan_of(candidates=list(reversed(CANDIDATES)), inspectors=INSPECTORS[::-1])
+    assert first.to_json().encode() == plan_of().to_json().encode()
+    # The candidate list is canonicalised: input order does not matter.
+    assert first.to_json() == again.to_json()
+    assert json.loads(first.to_json())["plan_hash"] == first.plan_hash
+
+
+def test_a_different_seed_gives_a_different_plan() -> None:
+    assert keys(plan_of(seed=1)) != keys(plan_of(seed=2))
+    assert plan_of(seed=1).plan_hash != plan_of(seed=2).plan_hash
+
+
+def test_an_omitted_seed_is_generated_and_recorded() -> None:
+    plan = plan_of(seed=None)
+    assert 0 <= plan.seed < 2**128
+    assert verify(plan, CANDIDATES, INSPECTORS, POLICY).ok
+    assert plan_of(seed=plan.seed).to_json() == plan.to_json()
+
+
+def test_the_ranking_is_the_documented_sha256() -> None:
+    # Anyone can recompute the B stratum with nothing but SHA-256.
+    plan = plan_of()
+    c_hash = hashlib.sha256(
+        "".join(f"{c.key}|{c.grade}\n" for c in sorted(CANDIDATES, key=lambda c: c.key)).encode()
+    ).hexdigest()
+    assert plan.candidate_hash == c_hash == candidate_hash(CANDIDATES)
+    b_keys = sorted(c.key for c in CANDIDATES if c.grade == "B")
+    ranked = sorted(
+        b_keys,
+        key=lambda k: hashlib.sha256(f"{plan.seed}|{ALGORITHM}|{c_hash}|B|{k}".encode()).digest(),
+    )
+    assert keys(plan, "B") == ranked[: math.ceil(0.05 * 40)]
+
+
+def test_the_plan_document_round_trips() -> None:
+    plan = plan_of(triggered=["A0003"])
+    assert InspectionPlan.from_dict(json.loads(plan.to_json())) == plan
+    assert InspectionPlan.from_dict(plan.to_dict()).plan_hash == plan.plan_hash
+    assert json.loads(plan.to_json())["seed"] == "20251120"  # exact in any JSON reader
+
+
+# --- Strata ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("per_grade", [1, 7, 20, 40, 101])
+def test_stratum_counts_follow_the_ratios_with_ceil(per_grade: int) -> None:
+    plan = plan_of(candidates=make_candidates(per_grade), inspectors=make_inspectors(40, 100))
+    by_grade = {s.grade: s for s in plan.strata}
+    for grade, ratio in (("B", 0.05), ("C", 0.21), ("D", 0.61)):
+        stratum = by_grade[grade]
+        assert stratum.eligible == per_grade
+        assert stratum.ratio == repr(ratio)
+        assert stratum.drawn == math.ceil(round(ratio * per_grade, 9)) == len(keys(plan, grade))
+
+
+def test_ratios_are_applied_in_exact_decimal_arithmetic() -> None:
+    # 0.07 × 100 is 7.000000000000001 in binary floating point; the draw must take 7, not 8.
+    doc = POLICY.to_dict()
+    doc["departments"]["tax"] = {"note": "t", "grades": {"B": {"draw_ratio": 0.07}}}
+    policy = SupervisionPolicy.from_dict(doc)
+    task = dataclasses.replace(TASK, department="tax")
+    plan = plan_of(task=task, policy=policy, candidates=make_candidates(100),
+                   inspectors=make_inspectors(40, 100))
+    assert [s.drawn for s in plan.strata if s.grade == "B"] == [7]
+
+
+def test_a_is_not_drawn_unless_triggered() -> None:
+    plan = plan_of()
+    a = next(s for s in plan.strata if s.grade == "A")
+    assert (a.eligible, a.ratio, a.drawn, a.triggered) == (40, "0", 0, 0)
+    assert keys(plan, "A") == []
+    triggered = plan_of(triggered=["A0007", "C0001"])
+    assert keys(triggered, "A") == ["A0007"]
+    assert {e.key: e.reason for e in triggered.entities}["C0001"] == "triggered"
+    c = next(s for s in triggered.strata if s.grade == "C")
+    # A triggered entity is inspected on top of the random quota, which it leaves.
+    assert (c.triggered, c.eligible, c.drawn) == (1, 39, math.ceil(0.21 * 39))
+    with pytest.raises(DrawInputError, match="not among the candidates"):
+        plan_of(triggered=["Z9999"])
+
+
+def test_entities_drawn_last_time_are_excluded_except_d() -> None:
+    first = plan_of(seed=1)
+    second = plan_of(seed=2, previous=keys(first))
+    for grade in "BC":
+        assert not set(keys(first, grade)) & set(keys(second, grade))
+        stratum = next(s for s in second.strata if s.grade == grade)
+        assert stratum.excluded_previous == len(keys(first, grade))
+        assert stratum.eligible == 40 - len(keys(first, grade))
+    d = next(s for s in second.strata if s.grade == "D")
+    assert (d.excluded_previous, d.eligible) == (0, 40)
+    assert set(keys(first, "D")) & set(keys(second, "D"))  # 25 of 40 twice: overlap is certain
+
+
+def test_a_grade_drawn_in_full_is_drawn_again() -> None:
+    first = plan_of(task=FIRE)
+    assert len(keys(first, "D")) == 40  # fire_rescue raises D to 100%
+    again = plan_of(task=FIRE, seed=99, previous=keys(first))
+    assert set(keys(again, "D")) == set(keys(first, "D"))
+
+
+def test_a_triggered_entity_is_inspected_even_if_drawn_last_time() -> None:
+    first = plan_of()
+    b = keys(first, "B")[0]
+    assert b in keys(plan_of(previous=keys(first), triggered=[b]))
+
+
+# --- Inspectors ------------------------------------------------------------------------------
+
+
+def test_two_distinct_inspectors_per_entity_within_capacity() -> None:
+    inspectors = make_inspectors(12, capacity=6)
+    plan = plan_of(inspectors=inspectors)
+    load = Counter(i for e in plan.entities for i in e.inspectors)
+    assert all(len(set(e.inspectors)) == len(e.inspectors) == 2 for e in plan.entities)
+    assert max(load.values()) <= 6
+    assert sum(load.values()) == 2 * len(plan.entities)
+
+
+def test_recusals_are_honoured() -> None:
+    drawn = keys(plan_of())
+    recused = [dataclasses.replace(i, recusals=frozenset(drawn[:10])) for i in INSPECTORS[:10]]
+    plan = plan_of(inspectors=recused + INSPECTORS[10:])
+    assert keys(plan) == drawn  # recusals change the staffing, never the entities
+    for e in plan.entities[:10]:
+        assert set(e.inspectors) == {"I10", "I11"}
+
+
+def test_too_few_inspectors_fail_the_whole_draw() -> None:
+    with pytest.raises(DrawError, match="capacity is"):
+        plan_of(inspectors=make_inspectors(2, capacity=3))
+    with pytest.raises(DrawError, match="only 1 inspectors are not recused"):
+        plan_of(inspectors=[dataclasses.replace(i, recusals=frozenset({"D0000", "D0001"}))
+                            if i.id != "I00" else i for i in INSPECTORS],
+                triggered=["D0000"])
+    # Enough capacity in total, but not for the entity that only two inspectors may take.
+    drawn = keys(plan_of())
+    last = drawn[-1]
+    tight = [Inspector("I00", "a", "m", 1), Inspector("I01", "b", "m", 100),
+             Inspector("I02", "c", "m", 100, frozenset({last}))]
+    with pytest.raises(DrawError, match="have capacity left"):
+        plan_of(inspectors=tight)
+
+
+@pytest.mark.parametrize(
+    ("candidates", "inspectors", "match"),
+    [
+        ([*CANDIDATES, CANDIDATES[0]], INSPECTORS, "listed twice"),
+        ([Candidate("X1", "E")], INSPECTORS, "unknown grade"),
+        ([Candidate("X|1", "B")], INSPECTORS, "without '|'"),
+        (CANDIDATES, [*INSPECTORS, INSPECTORS[0]], "listed twice"),
+        (CANDIDATES, [Inspector("I1", "n", "m", -1)], "capacity"),
+    ],
+)
+def test_malformed_inputs(
+    candidates: Sequence[Candidate], inspectors: Sequence[Inspector], match: str
+) -> None:
+    with pytest.raises(DrawInputError, match=match):
+        plan_of(candidates=candidates, inspectors=inspectors)
+
+
+# --- Verification ----------------------------------------------------------------------------
+
+
+def test_an_honest_plan_verifies() -> None:
+    previous = keys(plan_of(seed=5))
+    plan = plan_of(previous=previous, triggered=["A0001"])
+    result = verify(plan, CANDIDATES[::-1], INSPECTORS, POLICY, previous)
+    assert (result.ok, result.problems) == (True, [])
+
+
+def _tampered(plan: InspectionPlan, **changes: Any) -> InspectionPlan:
+    return dataclasses.replace(plan, **changes)
+
+
+def _problems(plan: InspectionPlan, candidates: Sequence[Candidate] = CANDIDATES,
+              previous: Sequence[str] = ()) -> list[str]:
+    result = verify(plan, candidates, INSPECTORS, POLICY, previous)
+    assert not result.ok
+    return result.problems
+
+
+def test_a_swapped_entity_fails() -> None:
+    plan = plan_of()
+    out = next(k for k in (c.key for c in CANDIDATES if c.grade == "C") if k not in keys(plan))
+    entities = [dataclasses.replace(e, key=out) if e.key == keys(plan, "C")[0] else e
+                for e in plan.entities]
+    problems = _problems(_tampered(plan, entities=tuple(entities)))
+    assert f"entity {out} (grade C): in the plan but not drawn" in problems
+    assert f"entity {keys(plan, 'C')[0]} (grade C): drawn but missing from the plan" in problems
+
+
+def test_a_changed_inspector_fails() -> None:
+    plan = plan_of()
+    first = plan.entities[0]
+    other = next(i.id for i in INSPECTORS if i.id not in first.inspectors)
+    changed = dataclasses.replace(first, inspectors=(first.inspectors[0], other))
+    problems = _problems(_tampered(plan, entities=(changed, *plan.entities[1:])))
+    assert problems == [
+        f"entity {first.key}: inspectors {first.inspectors[0]}, {other} in the plan, "
+        f"{', '.join(first.inspectors)} recomputed"
+    ]
+
+
+def test_an_altered_seed_fails() -> None:
+    plan = plan_of()
+    problems = _problems(_tampered(plan, seed=plan.seed + 1))
+    assert any(f"recomputation with seed {plan.seed + 1}" in p for p in problems)
+
+
+def test_an_altered_candidate_list_fails() -> None:
+    plan = plan_of()
+    regraded = [dataclasses.replace(c, grade="D") if c.key == "C0000" else c for c in CANDIDATES]
+    assert any(p.startswith("candidate_hash:") for p in _problems(plan, regraded))
+    assert any(p.startswith("candidate_hash:") for p in _problems(plan, CANDIDATES[1:]))
+
+
+def test_a_hidden_previous_plan_fails() -> None:
+    plan = plan_of()
+    problems = _problems(plan, previous=keys(plan_of(seed=3)))
+    assert any(p.startswith("previous_hash:") for p in problems)
+
+
+def test_altered_counts_and_order_fail() -> None:
+    plan = plan_of()
+    strata = tuple(dataclasses.replace(s, drawn=s.drawn + 1) if s.grade == "B" else s
+                   for s in plan.strata)
+    assert "stratum B: drawn is 3 in the plan, 2 recomputed" in _problems(
+        _tampered(plan, strata=strata)
+    )
+    swapped = (plan.entities[1], plan.entities[0], *plan.entities[2:])
+    assert _problems(_tampered(plan, entities=swapped)) == [
+        "entities: the plan order differs from the recomputed order"
+    ]
+
+
+def test_a_relabelled_reason_or_policy_fails() -> None:
+    plan = plan_of()
+    relabelled = tuple(dataclasses.replace(e, reason="triggered") if i == 0 else e
+                       for i, e in enumerate(plan.entities))
+    assert not verify(_tampered(plan, entities=relabelled), CANDIDATES, INSPECTORS, POLICY).ok
+    assert any(p.startswith("policy_version:") for p in
+               _problems(_tampered(plan, policy_version="supervision-2024.1")))
+    assert not verify(_tampered(plan, algorithm="draw-v0"), CANDIDATES, INSPECTORS, POLICY).ok
+
+
+# --- The command line ------------------------------------------------------------------------
+
+
+def _write(path: Path, data: Any) -> str:
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, str]:
+    return {
+        "candidates": _write(tmp_path / "candidates.json", [
+            {"key": c.key, "grade": c.grade, "region": c.region, "industry": c.industry,
+             "sources": list(c.sources)} for c in CANDIDATES
+        ]),
+        "inspectors": _write(tmp_path / "inspectors.json", [
+            {"id": i.id, "name": i.name, "department": i.department, "capacity": i.capacity,
+             "recusals": sorted(i.recusals)} for i in INSPECTORS
+        ]),
+        "dir": str(tmp_path),
+    }
+
+
+def _draw_args(files: dict[str, str], out: str, *extra: str) -> list[str]:
+    return ["draw", files["candidates"], files["inspectors"], "--department",
+            TASK.department, "--name", TASK.name, "--date", "2025-11-20", "--out", out, *extra]
+
+
+def test_cli_round_trip(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    first = f"{files['dir']}/first.json"
+    assert main(_draw_args(files, first, "--seed", "7")) == 0
+    assert Path(first).read_text(encoding="utf-8") == plan_of(seed=7).to_json()
+    second = f"{files['dir']}/second.json"
+    assert main(_draw_args(files, second, "--seed", "8", "--previous", first,
+                           "--triggered", "A0002")) == 0
+    capsys.readouterr()
+    assert main(["verify", second, files["candidates"], files["inspectors"],
+                 "--previous", first]) == 0
+    assert capsys.readouterr().out.startswith("OK ")
+    # Without the previous plan the exclusions cannot be reproduced.
+    assert main(["verify", second, files["candidates"], files["inspectors"]]) == 1
+    assert "FAIL previous_hash:" in capsys.readouterr().out
+
+
+def test_cli_reports_tampering(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    path = Path(files["dir"]) / "plan.json"
+    assert main(_draw_args(files, str(path), "--seed", "7")) == 0
+    document = json.loads(path.read_text(encoding="utf-8"))
+    tampered = copy.deepcopy(document)
+    tampered["entities"][0]["inspectors"][1] = "I99"
+    _write(path, tampered)
+    capsys.readouterr()
+    assert main(["verify", str(path), files["candidates"], files["inspectors"]]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL entity" in out and "FAIL plan_hash: document says" in out
+
+
+def test_cli_draw_failure_and_bad_input(
+    files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    few = _write(Path(files["dir"]) / "few.json",
+                 [{"id": "I1", "name": "a", "department": "m", "capacity": 1}])
+    out = f"{files['dir']}/none.json"
+    args = _draw_args(files, out)
+    args[2] = few
+    assert main(args) == 1
+    assert "draw failed" in capsys.readouterr().err
+    assert not Path(out).exists()  # no partial plan
+    bad = _write(Path(files["dir"]) / "bad.json", [{"key": "X1"}])
+    args[1], args[2] = bad, files["inspectors"]
+    assert main(args) == 2
+    assert "candidates: [0].grade: missing" in capsys.readouterr().err
+
+
+def test_cli_as_a_module(files: dict[str, str]) -> None:
+    plan = Path(files["dir"]) / "plan.json"
+    plan.write_text(plan_of(seed=11).to_json(), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "services.scoring.draws", "verify", str(plan),
+         files["candidates"], files["inspectors"]],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert (run.returncode, run.stdout.split()[0]) == (0, "OK")
+
+
+def test_a_previous_file_may_be_a_list_of_keys(files: dict[str, str]) -> None:
+    first = plan_of(seed=1)
+    prev = _write(Path(files["dir"]) / "prev.json", keys(first))
+    out = f"{files['dir']}/p.json"
+    assert main(_draw_args(files, out, "--seed", "2", "--previous", prev)) == 0
+    plan = InspectionPlan.from_dict(json.loads(Path(out).read_text(encoding="utf-8")))
+    assert plan == plan_of(seed=2, previous=keys(first))
+    assert isinstance(plan.entities[0], DrawnEntity)
