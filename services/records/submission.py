@@ -42,6 +42,7 @@ KINDS: dict[int, str] = {
 KIND_ENUM: dict[str, Any] = {name: number for number, name in KINDS.items()}
 
 _SOURCE_RECORD_ID = re.compile(r"[A-Za-z0-9._:/-]{1,64}")
+_AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?")
 PERSON_KEY_PREFIX = "P"
 
 
@@ -191,6 +192,14 @@ def _facts(msg: Message, field: str, violations: list[tuple[str, str]]) -> dict[
         elif fd.name.endswith("_on"):
             if value:
                 out[fd.name] = parse_date(value, path, violations)
+        elif fd.name.endswith("_yuan"):
+            # Stored as sent, so only a plain decimal is accepted: every reader (the rules,
+            # SQL aggregates on PostgreSQL and SQLite) then reads the same number.
+            if value and not _AMOUNT.fullmatch(value):
+                violations.append((path, "must be a non-negative amount in yuan with at most "
+                                         "2 decimals, e.g. 500000.00"))
+            elif value:
+                out[fd.name] = value
         elif fd.type == fd.TYPE_BOOL:
             out[fd.name] = bool(value)
         elif value != "" and value != 0:

@@ -1,0 +1,484 @@
+"""Feature vectors of credit files as of a date, for one entity or for all of them.
+
+One code path serves both: a single aggregate query (GROUP BY entity in the database, streamed
+with a server-side cursor) over every entity in scope, so a grade for one entity and a bulk
+re-grade of millions cannot drift apart. Entities without records get a row as well: every
+entity is graded.
+
+What the evaluation sees of the records, as of `as_of`:
+- listed records only (an HR 不予/免予处罚 decision is no dishonesty finding);
+- decided on or before `as_of` (nothing from the future leaks into a training row);
+- not withdrawn on or before `as_of` (an upheld objection erases the record);
+- not shielded: records predating an entity's bankruptcy-reorganisation shield in force at
+  `as_of` are left out of the evaluation altogether (国办发〔2025〕22号 九), not only out of the
+  active counts.
+Windows of N months are (as_of − N months, as_of], months added with `add_months` so that
+month ends clamp the way the publication periods do.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Float,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from services.records.models import AnnualReport, Commitment, Entity, Objection, Record
+from services.records.queries import shielded_expr, status_expr
+from services.records.rules.credit_service_agency import last_due_report_year
+from services.records.rules.national import add_months
+
+__all__ = [
+    "FEATURES",
+    "FEATURE_NAMES",
+    "Feature",
+    "FeatureBatch",
+    "feature_rows",
+    "features_for",
+    "features_markdown",
+    "labels",
+    "whole_months_since",
+]
+
+SOURCES = ("medical_procurement", "fire_products", "credit_service_agency", "hr_penalty")
+CATEGORIES = ("minor", "general", "serious")
+HR_TIERS = ("minor", "serious", "grave")
+AGENCY = "credit_service_agency"
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    zh: str
+    en: str
+    meaning: str
+    special: str  # special values and what they mean; "" when there are none
+    unit: str = "records"
+    value_range: str = "0, 1, 2, …"
+
+
+def _f(name: str, zh: str, en: str, meaning: str, special: str = "", unit: str = "records",
+       value_range: str = "0, 1, 2, …") -> Feature:
+    return Feature(name, zh, en, meaning, special, unit, value_range)
+
+
+_CAT_ZH = {"minor": "轻微", "general": "一般", "serious": "严重"}
+_SOURCE_ZH = {"medical_procurement": "医药价格和招采", "fire_products": "消防产品",
+              "credit_service_agency": "信用服务机构", "hr_penalty": "人社行政处罚"}
+_TIER_ZH = {"minor": "情节较轻", "serious": "情节较重", "grave": "情节严重"}
+
+FEATURES: tuple[Feature, ...] = (
+    *(_f(f"n_active_{c}", f"有效{_CAT_ZH[c]}失信记录数", f"Active {c} records",
+         f"Records of national category {_CAT_ZH[c]} ({c}) in force at as_of (status active: "
+         "publication period running, not repaired).") for c in CATEGORIES),
+    *(_f(f"n_active_{s}", f"有效{_SOURCE_ZH[s]}失信记录数",
+         f"Active {s.replace('_', ' ')} records",
+         f"Records from source {s} in force at as_of (status active), any category.")
+      for s in SOURCES),
+    _f("max_active_severity", "最严重有效失信类别", "Most severe active category",
+       "Highest national category among the records in force at as_of.",
+       "0: no active record; 1 轻微, 2 一般, 3 严重", "ordinal", "0..3"),
+    _f("n_listed_12m", "近12个月失信记录数", "Records in the last 12 months",
+       "Records decided in (as_of − 12 months, as_of], whatever their status now (expired and "
+       "repaired ones count)."),
+    _f("n_listed_36m", "近36个月失信记录数", "Records in the last 36 months",
+       "Records decided in (as_of − 36 months, as_of], whatever their status now."),
+    *(_f(f"n_listed_36m_{c}", f"近36个月{_CAT_ZH[c]}失信记录数",
+         f"{c.capitalize()} records in the last 36 months",
+         f"Records of national category {_CAT_ZH[c]} ({c}) decided in the last 36 months.")
+      for c in CATEGORIES),
+    _f("months_since_last_listed", "距最近失信记录月数", "Months since the last record",
+       "Whole months from the latest decision date d ≤ as_of to as_of: the largest m with "
+       "as_of − m months ≥ d, so a record lies in the N-month window exactly when this is < N.",
+       "-1: no record decided on or before as_of", "months", "-1, 0, 1, …"),
+    _f("medical_amount_36m", "近36个月医药案件涉案金额", "Medical amount, 36 months",
+       "Sum of amount_yuan of medical_procurement records decided in the last 36 months. Only "
+       "plain decimal strings (digits and one point, e.g. '500000.00') are summed.",
+       "0 also when no amount is given (顶格 ratings need none)", "yuan", "≥ 0 (real)"),
+    _f("n_repaired", "已修复失信记录数", "Repaired records",
+       "Records repaired on or before as_of (status repaired), decided at any time."),
+    _f("n_disputed", "异议中失信记录数", "Disputed records",
+       "Records with an objection filed on or before as_of and not resolved by as_of (the "
+       "records' disputed flag, as of the date)."),
+    _f("n_commitments_kept", "已履行信用承诺数", "Commitments kept",
+       "Credit commitments (信用承诺) resolved as kept on or before as_of.", unit="commitments"),
+    _f("n_commitments_broken", "违反信用承诺数", "Commitments broken",
+       "Credit commitments resolved as broken on or before as_of (the broken commitment's own "
+       "record counts among the records as well).", unit="commitments"),
+    _f("agency_complaints_36m", "近36个月投诉查实认定数", "Agency complaint findings, 36 months",
+       "Credit-service-agency records under 第十六条（三） (verified complaints twice within a "
+       "year) decided in the last 36 months.", "0 for entities that are not agencies"),
+    _f("agency_missing_reports_36m", "近36个月未报年报认定数",
+       "Agency missing-report findings, 36 months",
+       "Credit-service-agency records under 第十六条（五） (no annual report two years running) "
+       "decided in the last 36 months.", "0 for entities that are not agencies"),
+    _f("agency_reports_filed", "最近两个应报年度已报年报数",
+       "Annual reports filed, last two due years",
+       "Annual reports (第十三条) on the register for the last two due years as of as_of (year Y "
+       "is due by 30 June of Y+1), filed on or before as_of. A young agency shows fewer "
+       "without being in breach: years before its establishment are not due.",
+       "-1: not a credit service agency", "reports", "-1, 0..2"),
+    *(_f(f"hr_{t}_36m", f"近36个月人社处罚（{_TIER_ZH[t]}）数",
+         f"HR penalties, tier {t}, 36 months",
+         f"hr_penalty records decided in the last 36 months whose tier (as found, before any "
+         f"减轻) is {_TIER_ZH[t]} ({t}).") for t in HR_TIERS),
+    _f("entity_age_years", "主体成立年数", "Entity age",
+       "(as_of − established_on) in days / 365.25; for persons from the date of birth.",
+       "negative only when as_of precedes establishment (training at past dates)", "years",
+       "real"),
+)
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
+
+# Computed from dates in Python (date arithmetic is not portable SQL); the rest come from SQL.
+_PY_FEATURES = ("months_since_last_listed", "entity_age_years")
+_SQL_FEATURES = tuple(n for n in FEATURE_NAMES if n not in _PY_FEATURES)
+_SQL_INDEX = np.array([FEATURE_NAMES.index(n) for n in _SQL_FEATURES], dtype=np.intp)
+_MONTHS_INDEX = FEATURE_NAMES.index("months_since_last_listed")
+_AGE_INDEX = FEATURE_NAMES.index("entity_age_years")
+_AMOUNT_INDEX = FEATURE_NAMES.index("medical_amount_36m")
+
+
+@dataclass(frozen=True)
+class FeatureBatch:
+    """Rows of entities in ascending id order; `matrix` columns follow FEATURE_NAMES."""
+
+    entity_ids: npt.NDArray[np.int64]
+    entity_keys: list[str]
+    matrix: npt.NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.entity_keys)
+
+
+# ----------------------------------------------------------------------------- scope
+
+# A predicate on an entity-id column (entities.id or a table's entity_id).
+Scope = Callable[[Any], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class _Members:
+    """Which entities a statement covers; the values are bound at execution, so that one
+    statement (and its compiled form) serves every call with the same shape."""
+
+    by: str | None  # "ids", "keys" or None (all)
+    sharded: bool
+
+    @staticmethod
+    def of(entity_ids: Sequence[int] | None, entity_keys: Sequence[str] | None,
+           shard: tuple[int, int] | None) -> tuple[_Members, dict[str, Any], int] | None:
+        """The shape, its parameters (dialect-neutral) and the most rows it can return
+        (-1: unbounded); None when nothing can match."""
+        if entity_ids is not None and entity_keys is not None:
+            raise ValueError("give entity_ids or entity_keys, not both")
+        params: dict[str, Any] = {}
+        if shard is not None:
+            i, n = shard
+            if not 0 <= i < n:
+                raise ValueError(f"shard {shard} must be (i, n) with 0 <= i < n")
+            params.update(shard_i=i, shard_n=n)
+        by: str | None = None
+        values: list[int] | list[str] | None = None
+        if entity_ids is not None:
+            by, values = "ids", sorted({int(i) for i in entity_ids})
+        elif entity_keys is not None:
+            by, values = "keys", sorted({str(k) for k in entity_keys})
+        if values is not None:
+            if not values:
+                return None
+            params["members"] = values
+        return _Members(by, shard is not None), params, -1 if values is None else len(values)
+
+    def scope(self, dialect: str) -> Scope:
+        parts: list[Scope] = []
+        if self.by is not None:
+            member = _member_of(dialect, BigInteger() if self.by == "ids" else String())
+            if self.by == "ids":
+                parts.append(member)
+            else:
+                # An alias: the outer query's entities must not correlate into the subquery.
+                scoped = Entity.__table__.alias("scoped")
+                parts.append(lambda col: col.in_(select(scoped.c.id)
+                                                 .where(member(scoped.c.entity_key))))
+        if self.sharded:
+            parts.append(lambda col: col % bindparam("shard_n", type_=BigInteger())
+                         == bindparam("shard_i", type_=BigInteger()))
+        return lambda col: and_(true(), *(p(col) for p in parts))
+
+
+def _member_of(dialect: str, item: BigInteger | String) -> Scope:
+    """`col IN :members` with one bound parameter whatever the count: = ANY(array) on
+    PostgreSQL, json_each on SQLite (no bound-parameter cap on either)."""
+    if dialect == "postgresql":
+        arr = bindparam("members", type_=ARRAY(item))
+        return lambda col: col == any_(arr)
+    table = func.json_each(bindparam("members", type_=String())).table_valued("value")
+    return lambda col: col.in_(select(table.c.value))
+
+
+def _bind(conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+    if "members" in params and conn.dialect.name != "postgresql":
+        return {**params, "members": json.dumps(params["members"])}
+    return params
+
+
+# --------------------------------------------------------------------------- features
+
+
+def _plain_decimal(text: ColumnElement[str]) -> ColumnElement[bool]:
+    """Digits and at most one point, at most 20 characters. Ingestion accepts anything Decimal
+    parses (' 5', '1_000', full-width digits, 400 digits), which PostgreSQL's cast rejects,
+    failing the whole bulk run, and SQLite's silently misreads; such amounts are left out on
+    both instead."""
+    stripped: ColumnElement[Any] = text
+    for ch in "0123456789.":
+        stripped = func.replace(stripped, ch, "")
+    points = func.length(text) - func.length(func.replace(text, ".", ""))
+    return and_(text != "", text != ".", stripped == "", points <= 1,
+                func.length(text) <= 20)  # ≤ 10^19: no float overflow either
+
+
+@functools.lru_cache(maxsize=64)
+def _feature_select(as_of: date, members: _Members, dialect: str) -> Select[*tuple[Any, ...]]:
+    """Built once per date and shape: building the expression tree costs more than running
+    the statement for one entity."""
+    scope = members.scope(dialect)
+    m12, m36 = add_months(as_of, -12), add_months(as_of, -36)
+    status = status_expr(as_of)
+    open_objection = (
+        select(Objection.record_id)
+        .where(Objection.filed_on <= as_of,
+               or_(Objection.resolved_on.is_(None), Objection.resolved_on > as_of))
+        .distinct().subquery()
+    )
+    amount_text = Record.facts["amount_yuan"].as_string()
+    seen = (
+        select(
+            Record.entity_id.label("entity_id"),
+            status.label("status"),
+            Record.category.label("category"),
+            Record.source.label("source"),
+            Record.decided_on.label("decided_on"),
+            # In fen, summed as integers: exact, so the sum does not depend on row order (a
+            # bulk plan and a one-entity plan would otherwise differ in the last bit).
+            case((and_(Record.source == "medical_procurement", _plain_decimal(amount_text)),
+                  cast(func.round(cast(amount_text, Float) * 100), BigInteger))
+                 ).label("amount_fen"),
+            case((Record.source == AGENCY, Record.facts["article16_item"].as_integer())
+                 ).label("item"),
+            case((Record.source == "hr_penalty", Record.facts["tier"].as_string())
+                 ).label("tier"),
+            case((open_objection.c.record_id.is_not(None), 1), else_=0).label("disputed"),
+        )
+        .select_from(Record)
+        .outerjoin(open_objection, open_objection.c.record_id == Record.id)
+        .where(Record.listed.is_(True), Record.decided_on <= as_of, status != "withdrawn",
+               ~shielded_expr(as_of), scope(Record.entity_id))
+        .subquery("seen")
+    )
+    r = seen.c
+    active = r.status == "active"
+    in12, in36 = r.decided_on > m12, r.decided_on > m36
+
+    def count(*conds: ColumnElement[bool]) -> ColumnElement[Any]:
+        return func.sum(case((and_(*conds), 1), else_=0))
+
+    rec_aggs: dict[str, ColumnElement[Any]] = {
+        **{f"n_active_{c}": count(active, r.category == c) for c in CATEGORIES},
+        **{f"n_active_{s}": count(active, r.source == s) for s in SOURCES},
+        "max_active_severity": func.max(case(
+            *((and_(active, r.category == c), i) for i, c in enumerate(CATEGORIES, 1)),
+            else_=0)),
+        "n_listed_12m": count(in12),
+        "n_listed_36m": count(in36),
+        **{f"n_listed_36m_{c}": count(in36, r.category == c) for c in CATEGORIES},
+        "medical_amount_36m": func.sum(case((in36, r.amount_fen), else_=0)),  # fen
+        "n_repaired": count(r.status == "repaired"),
+        "n_disputed": func.sum(r.disputed),
+        "agency_complaints_36m": count(in36, r.source == AGENCY, r.item == 3),
+        "agency_missing_reports_36m": count(in36, r.source == AGENCY, r.item == 5),
+        **{f"hr_{t}_36m": count(in36, r.source == "hr_penalty", r.tier == t) for t in HR_TIERS},
+    }
+    recs = (select(r.entity_id, func.max(r.decided_on).label("last_listed"),
+                   *(e.label(n) for n, e in rec_aggs.items()))
+            .group_by(r.entity_id).subquery("recs"))
+
+    resolved = and_(Commitment.resolved_on.is_not(None), Commitment.resolved_on <= as_of)
+    commits = (
+        select(Commitment.entity_id,
+               func.sum(case((Commitment.state == "kept", 1), else_=0)).label("kept"),
+               func.sum(case((Commitment.state == "broken", 1), else_=0)).label("broken"))
+        .where(resolved, scope(Commitment.entity_id))
+        .group_by(Commitment.entity_id).subquery("commits")
+    )
+    last_due = last_due_report_year(as_of)
+    reports = (
+        select(AnnualReport.entity_id, func.count().label("filed"))
+        .where(AnnualReport.year.in_((last_due - 1, last_due)), AnnualReport.filed_on <= as_of,
+               scope(AnnualReport.entity_id))
+        .group_by(AnnualReport.entity_id).subquery("reports")
+    )
+    zero: dict[str, ColumnElement[Any]] = {n: func.coalesce(recs.c[n], 0) for n in rec_aggs}
+    columns = {
+        **zero,
+        "n_commitments_kept": func.coalesce(commits.c.kept, 0),
+        "n_commitments_broken": func.coalesce(commits.c.broken, 0),
+        "agency_reports_filed": case((Entity.kind == AGENCY, func.coalesce(reports.c.filed, 0)),
+                                     else_=literal(-1)),
+    }
+    assert set(columns) == set(_SQL_FEATURES)
+    return (
+        select(Entity.id, Entity.entity_key, Entity.established_on, recs.c.last_listed,
+               *(columns[n] for n in _SQL_FEATURES))
+        .select_from(Entity)
+        .outerjoin(recs, recs.c.entity_id == Entity.id)
+        .outerjoin(commits, commits.c.entity_id == Entity.id)
+        .outerjoin(reports, reports.c.entity_id == Entity.id)
+        .where(scope(Entity.id))
+        .order_by(Entity.id)
+    )
+
+
+def whole_months_since(last: npt.NDArray[np.datetime64], as_of: date) -> npt.NDArray[np.float64]:
+    """For each date d ≤ as_of the largest m with add_months(as_of, −m) ≥ d; NaT → −1.
+
+    Counted back from as_of (not forward from d) so that it agrees with the windows at month
+    ends: d lies in (as_of − N months, as_of] exactly when the result is < N."""
+    missing = np.isnat(last)
+    days = np.where(missing, np.datetime64(as_of, "D"), last).astype("datetime64[D]")
+    month = days.astype("datetime64[M]")
+    day = (days - month.astype("datetime64[D]")).astype(np.int64) + 1
+    month_len = ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")
+                 ).astype(np.int64)
+    as_of_month = (as_of.year - 1970) * 12 + as_of.month - 1
+    m = as_of_month - month.astype(np.int64)
+    # add_months(as_of, -m) falls in d's month on day min(as_of.day, month length).
+    m -= (np.minimum(as_of.day, month_len) < day).astype(np.int64)
+    return np.where(missing, -1.0, m.astype(np.float64))
+
+
+def _batch(rows: Sequence[Any], as_of: date) -> FeatureBatch:
+    n = len(rows)
+    matrix = np.empty((n, len(FEATURE_NAMES)), dtype=np.float64)
+    matrix[:, _SQL_INDEX] = np.array([row[4:] for row in rows], dtype=np.float64).reshape(
+        n, len(_SQL_FEATURES))
+    matrix[:, _AMOUNT_INDEX] /= 100  # fen → yuan
+    # ISO strings and dates both convert, whatever the driver returns for an aggregate.
+    last = np.array([row[3] for row in rows], dtype="datetime64[D]")
+    matrix[:, _MONTHS_INDEX] = whole_months_since(last, as_of)
+    established = np.array([row[2] for row in rows], dtype="datetime64[D]")
+    matrix[:, _AGE_INDEX] = (np.datetime64(as_of, "D") - established).astype(np.int64) / 365.25
+    return FeatureBatch(np.fromiter((row[0] for row in rows), dtype=np.int64, count=n),
+                        [row[1] for row in rows], matrix)
+
+
+def feature_rows(conn: Connection, as_of: date, *, entity_ids: Sequence[int] | None = None,
+                 entity_keys: Sequence[str] | None = None,
+                 shard: tuple[int, int] | None = None,
+                 batch: int = 10_000) -> Iterator[FeatureBatch]:
+    """Feature rows of every entity in scope (all, or `entity_ids`/`entity_keys`, optionally
+    only ids ≡ i mod n for `shard=(i, n)`), in ascending id order, `batch` rows at a time.
+
+    One statement, streamed through a server-side cursor on PostgreSQL: memory stays at one
+    batch whatever the number of entities. Reads in the caller's transaction."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    shape = _Members.of(entity_ids, entity_keys, shard)
+    if shape is None:
+        return
+    members, params, most = shape
+    query = _feature_select(as_of, members, conn.dialect.name)
+    # A server-side cursor costs round trips; a short list of entities fits in one fetch.
+    options = ({} if 0 <= most <= batch else {"stream_results": True, "yield_per": batch})
+    result = conn.execute(query, _bind(conn, params), execution_options=options)
+    try:
+        for part in result.partitions(batch):
+            yield _batch(part, as_of)
+    finally:
+        result.close()
+
+
+def features_for(conn: Connection, entity_key: str, as_of: date) -> dict[str, float] | None:
+    """One entity's features by name; None when no such entity exists."""
+    for fb in feature_rows(conn, as_of, entity_keys=[entity_key]):
+        return dict(zip(FEATURE_NAMES, fb.matrix[0].tolist(), strict=True))
+    return None
+
+
+# ----------------------------------------------------------------------------- labels
+
+
+def labels(conn: Connection, as_of: date, horizon_months: int = 12, *,
+           entity_ids: Sequence[int] | None = None, entity_keys: Sequence[str] | None = None,
+           shard: tuple[int, int] | None = None) -> dict[int, int]:
+    """Training label per entity in scope: 1 when a new listed 一般 or 严重 record is decided
+    in (as_of, as_of + horizon], else 0.
+
+    Judged at the end of the horizon: a record withdrawn by then was never a finding. Shields
+    do not apply, since the label is the event itself, not its evaluation."""
+    if horizon_months < 1:
+        raise ValueError("horizon_months must be at least 1")
+    shape = _Members.of(entity_ids, entity_keys, shard)
+    if shape is None:
+        return {}
+    members, params, _ = shape
+    scope = members.scope(conn.dialect.name)
+    end = add_months(as_of, horizon_months)
+    new = (
+        select(Record.entity_id)
+        .where(Record.listed.is_(True), Record.category.in_(("general", "serious")),
+               Record.decided_on > as_of, Record.decided_on <= end,
+               status_expr(end) != "withdrawn", scope(Record.entity_id))
+        .distinct().subquery("new")
+    )
+    query = (select(Entity.id, case((new.c.entity_id.is_not(None), 1), else_=0))
+             .select_from(Entity).outerjoin(new, new.c.entity_id == Entity.id)
+             .where(scope(Entity.id)).order_by(Entity.id))
+    rows = conn.execute(query, _bind(conn, params),
+                        execution_options={"stream_results": True, "yield_per": 10_000})
+    return {int(i): int(y) for i, y in rows}
+
+
+# ------------------------------------------------------------------------------- docs
+
+
+def features_markdown() -> str:
+    """The feature table as docs/features.md carries it (a test keeps the two in step)."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|") or "—"
+
+    lines = ["| # | name | 中文 | English | meaning | unit | range | special values |",
+             "|---|---|---|---|---|---|---|---|"]
+    for i, f in enumerate(FEATURES):
+        lines.append(f"| {i} | `{f.name}` | {cell(f.zh)} | {cell(f.en)} | {cell(f.meaning)} | "
+                     f"{cell(f.unit)} | {cell(f.value_range)} | {cell(f.special)} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(features_markdown(), end="")

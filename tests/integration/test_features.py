@@ -1,0 +1,395 @@
+"""Scoring features on real SQLite and real PostgreSQL: hand-built credit files checked value by
+value (window boundaries at month ends, shields, withdrawals, repairs, objections, commitments,
+agency registers), bulk rows against single look-ups on demo data, shards, and labels."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from credit.v1 import records_pb2
+from services.common.auth import Principal
+from services.records import demo, workflows
+from services.records.ingest import entity_row, ingest
+from services.records.models import Entity, Record
+from services.records.queries import credit_file
+from services.records.rules.national import add_months
+from services.records.store import Store, entity_by_key, now
+from services.records.submission import EntityKey, decode_subject, require_ref
+from services.scoring.features import (
+    FEATURE_NAMES,
+    FEATURES,
+    feature_rows,
+    features_for,
+    features_markdown,
+    labels,
+    whole_months_since,
+)
+from tests.conftest import CREDIT, FIRE, HR, MEDICAL, TODAY
+from tests.factories import agency, fire, hr, medical, subject, uscc
+
+AS_OF = date(2025, 2, 28)  # month end: 12 months back is 2024-02-28, 36 months 2022-02-28
+SPECIAL = {"months_since_last_listed": -1.0, "agency_reports_filed": -1.0}
+
+
+def _ok(store: Store, principal: Principal, *subs: records_pb2.RecordSubmission) -> list[int]:
+    results = ingest(store, principal, list(subs))
+    assert all(r.outcome == "created" for r in results), [r.error for r in results]
+    return [r.record_id for r in results if r.record_id is not None]
+
+
+def _med(rid: str, code: str, amount: str, decided: str) -> records_pb2.RecordSubmission:
+    day = date.fromisoformat(decided)
+    return medical(rid, code, amount=amount, decided=decided,
+                   case_received_on=(day - timedelta(days=90)).isoformat(),
+                   evaluation_completed_on=(day - timedelta(days=10)).isoformat())
+
+
+def _ref(store: Store, code: str, kind: str = "enterprise") -> EntityKey:
+    return require_ref(subject(code, kind).ref, "entity", store.protector)
+
+
+def _bare(store: Store, code: str, kind: str = "enterprise",
+          established: str = "2010-01-01") -> None:
+    """An entity without any record, created the way UpsertEntity creates one."""
+    violations: list[tuple[str, str]] = []
+    s = decode_subject(subject(code, kind, established=established), "subject",
+                       store.protector, TODAY, violations)
+    assert s is not None, violations
+    with store.writer() as session:
+        new_id = int(session.execute(select(Entity.id).order_by(Entity.id.desc())).scalar() or 0)
+        session.add(Entity(**entity_row(s, new_id + 1, now())))
+
+
+def _get(store: Store, code: str, as_of: date) -> dict[str, float]:
+    with store.engine.connect() as conn:
+        got = features_for(conn, code, as_of)
+    assert got is not None
+    return got
+
+
+def _age(as_of: date, established: date = date(2010, 1, 1)) -> float:
+    return (as_of - established).days / 365.25
+
+
+def _vector(as_of: date, established: date = date(2010, 1, 1), **values: float) -> dict[str, float]:
+    """The full expected vector: zeros, the documented special values, the given values."""
+    out = {n: SPECIAL.get(n, 0.0) for n in FEATURE_NAMES}
+    out["entity_age_years"] = _age(as_of, established)
+    unknown = set(values) - set(out)
+    assert not unknown, unknown
+    return {**out, **{k: float(v) for k, v in values.items()}}
+
+
+def _pick(got: dict[str, float], **expected: float) -> None:
+    assert {k: got[k] for k in expected} == {k: float(v) for k, v in expected.items()}
+
+
+# ------------------------------------------------------------------------ hand-built files
+
+def test_counts_windows_and_month_end_boundaries(store: Store) -> None:
+    a = uscc(1)
+    _ok(store, HR,
+        hr("a1", a, tier="grave", decided="2024-02-28"),    # 严重; exactly 12 months back
+        hr("a2", a, tier="serious", decided="2024-02-29"),  # 一般; one day later: inside
+        hr("a3", a, tier="minor", decided="2025-01-15"),    # 轻微, unpublished, in effect
+        hr("a4", a, tier="serious", decided="2022-02-28"),  # exactly 36 months back: outside
+        hr("a5", a, tier="serious", decided="2022-03-01"),  # one day later: inside
+        hr("a6", a, tier="grave", decided="2025-03-01"),    # after as_of: never counts
+        hr("np", a, tier="minor", decided="2025-02-01", no_penalty=True))  # not listed
+    _ok(store, MEDICAL,
+        _med("m1", a, "100000.50", "2024-06-01"),  # 一般, published from 2024-07-01
+        _med("m3", a, "250000", "2022-03-01"),     # inside 36 months, expired
+        _med("m2", a, "30000", "2022-02-28"))      # exactly 36 months back: amount left out
+    _ok(store, FIRE, fire("f1", a, decided="2024-03-01"))  # first offence: 轻微, expired
+    assert _get(store, a, AS_OF) == _vector(
+        AS_OF,
+        # a2 ended on 2025-02-28 (exclusive end), so a1, a3 and m1 are in force.
+        n_active_minor=1, n_active_general=1, n_active_serious=1,
+        n_active_hr_penalty=2, n_active_medical_procurement=1, max_active_severity=3,
+        n_listed_12m=4,  # a2, a3, m1, f1 (a1 is exactly 12 months back)
+        n_listed_36m=7, n_listed_36m_minor=2, n_listed_36m_general=4, n_listed_36m_serious=1,
+        months_since_last_listed=1,  # a3 on 2025-01-15 ≤ 2025-01-28 = as_of − 1 month
+        medical_amount_36m=350000.5,
+        hr_minor_36m=1, hr_serious_36m=2, hr_grave_36m=1)
+    # A day later the windows start after 2024-03-01 and 2022-03-01: a2 and f1 leave the
+    # 12-month window, a5 and m3 the 36-month one, and a6 is decided that very day.
+    _pick(_get(store, a, date(2025, 3, 1)), n_listed_12m=3, n_listed_36m=6,
+          n_active_serious=2, months_since_last_listed=0, medical_amount_36m=100000.5)
+    # Before m1's publication starts it is decided (in the windows) but pending, not active.
+    _pick(_get(store, a, date(2024, 6, 15)), n_active_medical_procurement=0, n_active_general=1,
+          n_active_serious=1, n_listed_12m=4, medical_amount_36m=100000.5 + 250000 + 30000)
+    # As of the leap day a2 is decided that day and a1 the day before: both 0 months back.
+    _pick(_get(store, a, date(2024, 2, 29)), months_since_last_listed=0, n_listed_12m=2)
+    _pick(_get(store, a, date(2024, 2, 28)), months_since_last_listed=0, n_listed_12m=1)
+
+
+def test_agency_findings_and_annual_reports(store: Store) -> None:
+    g = uscc(2)
+    _ok(store, CREDIT,
+        agency("g1", g, item=3, decided="2024-03-01",
+               verified_complaint_dates=["2023-05-01", "2024-01-01"]),
+        agency("g2", g, item=5, decided="2024-08-01"),   # no reports for 2022, 2023
+        agency("g3", g, item=5, decided="2022-02-25"))   # outside 36 months
+    ref = _ref(store, g, "credit_service_agency")
+    workflows.file_annual_report(store, CREDIT, ref, 2023, date(2024, 9, 1))
+    workflows.file_annual_report(store, CREDIT, ref, 2022, date(2025, 3, 15))
+    workflows.file_annual_report(store, CREDIT, ref, 2024, date(2025, 5, 1))
+    assert _get(store, g, AS_OF) == _vector(
+        AS_OF, n_listed_12m=2, n_listed_36m=2, n_listed_36m_minor=2,
+        months_since_last_listed=6,  # 2024-08-01 ≤ 2024-08-28 = as_of − 6 months
+        agency_complaints_36m=1, agency_missing_reports_36m=1,
+        agency_reports_filed=1)  # due years 2022 and 2023; 2022 filed only after as_of
+    _pick(_get(store, g, date(2025, 3, 15)), agency_reports_filed=2)
+    # From 1 July the due years are 2023 and 2024.
+    _pick(_get(store, g, date(2025, 6, 30)), agency_reports_filed=2)
+    _pick(_get(store, g, date(2025, 7, 1)), agency_reports_filed=2)
+    _pick(_get(store, g, date(2024, 8, 31)), agency_reports_filed=0)
+
+
+def test_entities_without_records_get_a_row(store: Store) -> None:
+    _ok(store, HR, hr("x", uscc(3), tier="grave", decided="2024-01-02"))
+    _bare(store, uscc(4))
+    _bare(store, uscc(5), "credit_service_agency", established="2020-05-01")
+    _bare(store, uscc(6), established="2025-06-01")  # founded after as_of
+    _ok(store, HR, hr("np", uscc(7), tier="minor", decided="2024-05-01", no_penalty=True))
+    with store.engine.connect() as conn:
+        rows = {k: dict(zip(FEATURE_NAMES, row, strict=True))
+                for fb in feature_rows(conn, AS_OF) for k, row in
+                zip(fb.entity_keys, fb.matrix.tolist(), strict=True)}
+        assert features_for(conn, uscc(99), AS_OF) is None
+        assert list(feature_rows(conn, AS_OF, entity_ids=[])) == []
+        assert list(feature_rows(conn, AS_OF, entity_keys=[uscc(99)])) == []
+    assert set(rows) == {uscc(i) for i in (3, 4, 5, 6, 7)}
+    assert rows[uscc(4)] == _vector(AS_OF)
+    assert rows[uscc(5)] == _vector(AS_OF, date(2020, 5, 1), agency_reports_filed=0)
+    assert rows[uscc(6)] == _vector(AS_OF, date(2025, 6, 1))
+    assert rows[uscc(6)]["entity_age_years"] < 0
+    assert rows[uscc(7)] == _vector(AS_OF)  # a decision without dishonesty is no record
+    assert rows[uscc(3)]["n_active_serious"] == 1
+
+
+def test_repaired_disputed_and_withdrawn(store: Store) -> None:
+    d = uscc(20)
+    r1, r2, r3 = _ok(store, HR,
+                     hr("d1", d, tier="grave", decided="2023-01-02"),
+                     hr("d2", d, tier="serious", decided="2024-06-03"),
+                     hr("d3", d, tier="serious", decided="2024-06-04"))
+    rep = workflows.apply_repair(store, HR, str(r1), "罚款已缴清", True, date(2024, 3, 1))
+    workflows.decide_repair(store, HR, str(rep.id), "accept", "", date(2024, 3, 4))
+    workflows.decide_repair(store, HR, str(rep.id), "approve", "", date(2024, 3, 8))
+    o2 = workflows.file_objection(store, HR, str(r2), "content", "事实有误", date(2024, 7, 1))
+    o3 = workflows.file_objection(store, HR, str(r3), "content", "事实有误", date(2024, 7, 1))
+    workflows.resolve_objection(store, HR, str(o2.id), "rejected", "查无实据",
+                                date(2024, 7, 15), None)
+    workflows.resolve_objection(store, HR, str(o3.id), "upheld_withdrawn", "核实有误",
+                                date(2024, 8, 1), None)
+    _pick(_get(store, d, date(2024, 3, 7)), n_active_serious=1, n_repaired=0)
+    _pick(_get(store, d, date(2024, 3, 8)), n_active_serious=0, n_repaired=1,
+          max_active_severity=0, n_listed_36m=1, n_listed_36m_serious=1)  # repaired counts
+    _pick(_get(store, d, date(2024, 6, 30)), n_disputed=0, n_active_general=2)
+    _pick(_get(store, d, date(2024, 7, 1)), n_disputed=2, n_active_general=2)
+    _pick(_get(store, d, date(2024, 7, 15)), n_disputed=1, n_active_general=2)
+    _pick(_get(store, d, date(2024, 7, 31)), n_disputed=1, n_active_general=2,
+          n_listed_12m=2, hr_serious_36m=2)
+    # Withdrawn on 2024-08-01: gone from every feature from that day on.
+    after = _get(store, d, date(2024, 8, 1))
+    _pick(after, n_disputed=0, n_active_general=1, n_listed_12m=1, n_listed_36m=2,
+          hr_serious_36m=1, n_repaired=1, months_since_last_listed=1)
+    # Today the flag the workflows keep agrees with the objection history.
+    with store.sessions() as s:
+        flags = s.execute(select(Record.disputed)).scalars().all()
+    assert _get(store, d, TODAY)["n_disputed"] == sum(flags) == 0
+
+
+def test_shielded_records_are_left_out(store: Store) -> None:
+    e = uscc(21)
+    _ok(store, HR, hr("e1", e, tier="grave", decided="2024-01-10"))
+    shield, _ = workflows.start_shield(store, HR, _ref(store, e), "（2024）吉01破3号",
+                                       date(2024, 5, 1))
+    _ok(store, HR, hr("e2", e, tier="serious", decided="2024-06-01"))  # after the shield
+    before = _get(store, e, date(2024, 4, 30))
+    _pick(before, n_active_serious=1, n_listed_12m=1, hr_grave_36m=1, max_active_severity=3)
+    _pick(_get(store, e, date(2024, 5, 1)), n_active_serious=0, n_listed_12m=0,
+          n_listed_36m=0, hr_grave_36m=0, max_active_severity=0, months_since_last_listed=-1)
+    _pick(_get(store, e, date(2024, 7, 1)), n_active_serious=0, n_active_general=1,
+          n_listed_12m=1, hr_grave_36m=0, hr_serious_36m=1, max_active_severity=2,
+          months_since_last_listed=1)
+    workflows.lift_shield(store, HR, str(shield.id), date(2024, 9, 2))
+    _pick(_get(store, e, date(2024, 9, 1)), n_active_serious=0, n_listed_12m=1)
+    _pick(_get(store, e, date(2024, 9, 2)), n_active_serious=1, n_active_general=1,
+          n_listed_12m=2, hr_grave_36m=1, max_active_severity=3)
+
+
+def test_commitments_kept_and_broken(store: Store) -> None:
+    c = uscc(25)
+    _ok(store, HR, hr("np", c, tier="minor", decided="2024-12-01", no_penalty=True))
+    ref = _ref(store, c)
+    kept = workflows.register_commitment(store, HR, ref, "hr_penalty", "按期补缴社保",
+                                         date(2025, 1, 2), date(2025, 2, 28))
+    broken = workflows.register_commitment(store, HR, ref, "hr_penalty", "按期支付工资",
+                                           date(2025, 1, 2), date(2025, 3, 31))
+    workflows.resolve_commitment(store, HR, str(kept.id), "kept", date(2025, 3, 1), None)
+    workflows.resolve_commitment(store, HR, str(broken.id), "broken", date(2025, 4, 2),
+                                 hr("broken", c, decided="2025-04-02"))
+    _pick(_get(store, c, AS_OF), n_commitments_kept=0, n_commitments_broken=0)
+    _pick(_get(store, c, date(2025, 3, 1)), n_commitments_kept=1, n_commitments_broken=0)
+    _pick(_get(store, c, date(2025, 4, 2)), n_commitments_kept=1, n_commitments_broken=1,
+          n_active_general=1, n_listed_12m=1)
+
+
+def test_an_amount_postgresql_cannot_cast_does_not_break_the_run(store: Store) -> None:
+    a = uscc(30)
+    bad = ("1_000_000", " 60000 ", "１０００００", "9" * 400, "1.2.3")
+    ids = _ok(store, MEDICAL, *(_med(f"m{i}", a, "100000", f"2024-0{i + 1}-01")
+                                for i in range(len(bad))),
+              _med("ok", a, "200000.25", "2024-09-01"))
+    # Ingestion accepts what Decimal parses (all but the last), stored as sent.
+    with store.writer() as s:
+        for rid, text in zip(ids, bad, strict=False):
+            rec = s.get(Record, rid)
+            assert rec is not None
+            rec.facts = {**rec.facts, "amount_yuan": text}
+    _pick(_get(store, a, AS_OF), medical_amount_36m=200000.25, n_listed_36m=len(bad) + 1)
+
+
+# ----------------------------------------------------------------------------- labels
+
+def test_labels_mark_new_general_or_serious_records(store: Store) -> None:
+    as_of = date(2024, 2, 29)  # horizon end: 2025-02-28
+    codes = {i: uscc(40 + i) for i in range(9)}
+    _ok(store, HR,
+        hr("l0", codes[0], tier="serious", decided="2025-02-28"),  # last day: new
+        hr("l1", codes[1], tier="serious", decided="2025-03-01"),  # after the horizon
+        hr("l2", codes[2], tier="grave", decided="2024-02-29"),    # on as_of: not new
+        hr("l3", codes[3], tier="minor", decided="2024-06-01"),    # 轻微 only
+        hr("l4", codes[4], tier="grave", decided="2024-06-01"),    # withdrawn in the horizon
+        hr("l5", codes[5], tier="grave", decided="2024-06-01"),    # withdrawn after it
+        hr("l6", codes[6], tier="minor", decided="2024-06-01", no_penalty=True))
+    _ok(store, MEDICAL, _med("l7", codes[7], "600000", "2024-08-01"))  # 严重, still pending
+    _bare(store, codes[8])
+    for code, on in ((codes[4], date(2024, 9, 2)), (codes[5], date(2025, 3, 10))):
+        with store.sessions() as s:
+            rid = s.execute(select(Record.id).join(Entity, Entity.id == Record.entity_id)
+                            .where(Entity.entity_key == code)).scalar_one()
+        o = workflows.file_objection(store, HR, str(rid), "content", "有误", on)
+        workflows.resolve_objection(store, HR, str(o.id), "upheld_withdrawn", "有误", on, None)
+    with store.engine.connect() as conn:
+        ids = {e.entity_key: e.id for e in conn.execute(select(Entity.entity_key, Entity.id))}
+        by_code = {code: labels(conn, as_of)[ids[code]] for code in codes.values()}
+        six = labels(conn, as_of, 6)
+        some = labels(conn, as_of, entity_ids=[ids[codes[0]], ids[codes[1]]])
+        shards = [labels(conn, as_of, shard=(i, 2)) for i in range(2)]
+        full = labels(conn, as_of)
+    assert by_code == {codes[0]: 1, codes[1]: 0, codes[2]: 0, codes[3]: 0, codes[4]: 0,
+                       codes[5]: 1, codes[6]: 0, codes[7]: 1, codes[8]: 0}
+    assert six[ids[codes[7]]] == 1 and six[ids[codes[0]]] == 0  # horizon ends 2024-08-29
+    assert some == {ids[codes[0]]: 1, ids[codes[1]]: 0}
+    assert {**shards[0], **shards[1]} == full and not set(shards[0]) & set(shards[1])
+    assert len(full) == 9
+
+
+# ------------------------------------------------------------------ bulk, single, shards
+
+@pytest.fixture
+def demo_store(store: Store) -> Store:
+    stats = demo.load(store, 11, 300, today=TODAY)
+    assert stats.rejected == 0, stats.errors
+    return store
+
+
+def _by_id(batches: list[Any]) -> dict[int, tuple[str, list[float]]]:
+    return {int(i): (k, row) for fb in batches for i, k, row in
+            zip(fb.entity_ids.tolist(), fb.entity_keys, fb.matrix.tolist(), strict=True)}
+
+
+def test_bulk_equals_single_and_shards_cover_once(demo_store: Store) -> None:
+    as_of = date(2024, 2, 29)
+    with demo_store.engine.connect() as conn:
+        bulk = list(feature_rows(conn, as_of, batch=64))
+        rows = _by_id(bulk)
+        assert [len(b) for b in bulk] == [64] * 4 + [300 - 256]
+        ids = np.concatenate([b.entity_ids for b in bulk])
+        assert (np.diff(ids) > 0).all() and len(rows) == 300
+        assert all(b.matrix.dtype == np.float64 and b.matrix.shape[1] == len(FEATURE_NAMES)
+                   for b in bulk)
+        for key, row in rows.values():
+            single = features_for(conn, key, as_of)
+            assert single is not None and list(single.values()) == row, key
+        shards = [_by_id(list(feature_rows(conn, as_of, shard=(i, 3)))) for i in range(3)]
+        assert sum(len(s) for s in shards) == 300 and {k: v for s in shards
+                                                        for k, v in s.items()} == rows
+        assert all(i % 3 == n for n, s in enumerate(shards) for i in s)
+        chosen = sorted(rows)[::7]
+        assert _by_id(list(feature_rows(conn, as_of, entity_ids=chosen))) == {
+            i: rows[i] for i in chosen}
+        half = _by_id(list(feature_rows(conn, as_of, entity_ids=chosen, shard=(1, 2))))
+        assert half == {i: rows[i] for i in chosen if i % 2 == 1}
+        keys = [rows[i][0] for i in chosen]
+        assert _by_id(list(feature_rows(conn, as_of, entity_keys=keys))) == {
+            i: rows[i] for i in chosen}
+        with pytest.raises(ValueError):
+            next(feature_rows(conn, as_of, shard=(3, 3)))
+    # Some files are non-trivial, or the comparison above proves little.
+    used = Counter(n for _, row in rows.values() for n, v in zip(FEATURE_NAMES, row, strict=True)
+                   if v > 0)
+    assert used["n_active_serious"] > 5 and used["medical_amount_36m"] > 5
+    _check_against_credit_files(demo_store, as_of, rows)
+
+
+def _check_against_credit_files(store: Store, as_of: date,
+                                rows: dict[int, tuple[str, list[float]]]) -> None:
+    """Recomputes the record features from each credit file in Python (another path)."""
+    m12, m36 = add_months(as_of, -12), add_months(as_of, -36)
+    index = {n: i for i, n in enumerate(FEATURE_NAMES)}
+    with store.sessions() as s:
+        for entity_id, (key, row) in rows.items():
+            entity = entity_by_key(s, key)
+            assert entity is not None and entity.id == entity_id
+            seen = [v for v in credit_file(s, entity, as_of, include_audit=False).records
+                    if v.record.listed and v.status != "withdrawn" and not v.shielded]
+            active = [v.record for v in seen if v.status == "active"]
+            in36 = [v.record for v in seen if v.record.decided_on > m36]
+            expected = {
+                "n_active_serious": sum(r.category == "serious" for r in active),
+                "n_active_hr_penalty": sum(r.source == "hr_penalty" for r in active),
+                "n_listed_12m": sum(v.record.decided_on > m12 for v in seen),
+                "n_listed_36m_general": sum(r.category == "general" for r in in36),
+                "medical_amount_36m": float(sum(float(r.facts.get("amount_yuan", 0))
+                                                for r in in36
+                                                if r.source == "medical_procurement")),
+                "hr_grave_36m": sum(r.source == "hr_penalty" and r.facts["tier"] == "grave"
+                                    for r in in36),
+                "months_since_last_listed": max(
+                    (m for m in range(200) if seen and add_months(as_of, -m) >= max(
+                        v.record.decided_on for v in seen)), default=-1),
+            }
+            got = {n: row[index[n]] for n in expected}
+            assert got == pytest.approx(expected), key
+
+
+# ------------------------------------------------------------------------- pure parts
+
+def test_whole_months_since_agrees_with_the_windows() -> None:
+    for as_of in (date(2025, 2, 28), date(2024, 2, 29), date(2025, 3, 31), date(2025, 7, 15)):
+        lasts = [as_of - timedelta(days=d) for d in range(0, 800, 3)]
+        got = whole_months_since(np.array([*lasts, None], dtype="datetime64[D]"), as_of)
+        want = [max(m for m in range(40) if add_months(as_of, -m) >= d) for d in lasts]
+        assert got.tolist() == [*want, -1]
+        for n in (1, 12, 36):  # in the N-month window exactly when fewer than N months back
+            assert all((d > add_months(as_of, -n)) == (m < n) for d, m in zip(lasts, want,
+                                                                              strict=True))
+
+
+def test_docs_carry_the_feature_table() -> None:
+    assert [f.name for f in FEATURES] == list(FEATURE_NAMES)
+    assert all(f.zh and f.en and f.meaning and f.unit and f.value_range for f in FEATURES)
+    doc = Path(__file__).parents[2] / "docs" / "features.md"
+    assert features_markdown() in doc.read_text(encoding="utf-8"), (
+        "docs/features.md is stale: paste `python -m services.scoring.features`")
