@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
@@ -34,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -160,9 +162,14 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
             encoded[key] = json.dumps(value, ensure_ascii=False)
         return encoded[key]
 
-    with raw.cursor() as cur, cur.copy(f"COPY {qualified} ({cols}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([as_json(row[c]) if c in json_cols else row[c] for c in columns])
+    statement = f"COPY {qualified} ({cols}) FROM STDIN"
+    try:
+        with raw.cursor() as cur, cur.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([as_json(row[c]) if c in json_cols else row[c] for c in columns])
+    except psycopg.IntegrityError as exc:
+        # Callers handle constraint races the same way on every engine.
+        raise IntegrityError(statement, None, exc) from exc
 
 
 def migrate(engine: Engine, script_location: Path, schema: str) -> None:

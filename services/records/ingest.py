@@ -15,15 +15,16 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from credit.v1 import records_pb2
 from services.common.auth import Principal
-from services.common.db import bulk_insert, next_id
+from services.common.db import bulk_insert, next_id, where_in
 from services.common.errors import ServiceError
 from services.records import departments
-from services.records.models import AnnualReport, Entity, Record, RecordVersion
+from services.records.models import AnnualReport, Entity, OutboxEvent, Record, RecordVersion
 from services.records.rules import (
     Category,
     Classification,
@@ -57,11 +58,11 @@ class Result:
 
 @dataclass
 class _Existing:
-    id: int
+    id: int | None  # None: created earlier in the same batch, id assigned when written
     department: str
     content_hash: str
     version: int
-    entity_id: int
+    entity_key: str
     row: dict[str, Any] | None = None
 
 
@@ -103,10 +104,25 @@ def prepare(store: Store, principal: Principal, batch: Sequence[records_pb2.Reco
 
 
 def commit(store: Store, principal: Principal, prepared: Prepared) -> list[Result]:
-    """Classifies and stores a prepared batch in one writer transaction."""
-    if prepared.valid:
+    """Classifies and stores a prepared batch.
+
+    The batch is planned (look-ups, classification, rows) on a read snapshot WITHOUT the
+    writer lock, so several writers can plan at once; under the lock only the entities whose
+    credit file changed since the snapshot (seen on the outbox) are planned again, then ids
+    are assigned and rows written. A unique-key race falls back to planning under the lock.
+    """
+    if not prepared.valid:
+        return prepared.results
+    at = now()
+    with store.sessions() as session:
+        plan = _plan(session, prepared.valid, None, at, snapshot=True)
+    try:
         with store.writer() as session:
-            _write(session, principal, prepared.valid, None)
+            _apply(session, principal, plan, None, at)
+    except IntegrityError:
+        # Another writer took one of our keys between snapshot and lock: redo it all locked.
+        with store.writer() as session:
+            _apply(session, principal, _plan(session, prepared.valid, None, at), None, at)
     return prepared.results
 
 
@@ -115,86 +131,179 @@ def write_batch(store: Store, session: Session, principal: Principal,
     """Ingests inside the caller's writer transaction (workflows that create records)."""
     prepared = prepare(store, principal, batch)
     if prepared.valid:
-        _write(session, principal, prepared.valid, note)
+        at = now()
+        _apply(session, principal, _plan(session, prepared.valid, note, at), note, at)
     return prepared.results
 
 
-def _write(session: Session, principal: Principal, valid: list[tuple[Result, Submission]],
-           note: str | None) -> None:
-    at = now()
-    entities = _resolve_entities(session, [s.subject for _, s in valid], at)
+@dataclass
+class _Planned:
+    res: Result
+    sub: Submission
+    row: dict[str, Any] | None = None  # None: rejected or unchanged
+    prior: _Existing | None = None
+
+
+@dataclass
+class _Plan:
+    # Outbox tip read before the snapshot; None when planned under the writer lock.
+    snapshot_seq: int | None
+    entities: dict[str, dict[str, Any]]  # by key; "id" None = to be created
+    subjects: dict[str, SubjectIn]  # the first subject of each entity to create
+    items: list[_Planned]
+
+
+def _plan(session: Session, valid: list[tuple[Result, Submission]], note: str | None,
+          at: datetime, *, snapshot: bool = False) -> _Plan:
+    """Looks up and classifies `valid`; writes nothing."""
+    snapshot_seq = None
+    if snapshot:
+        # Read first: any change committed after this is visible as a newer outbox event.
+        snapshot_seq = int(session.execute(select(func.coalesce(func.max(OutboxEvent.seq), 0)))
+                           .scalar_one())
+    subjects: dict[str, SubjectIn] = {}
+    for _, sub in valid:
+        subjects.setdefault(sub.subject.ref.key, sub.subject)
+    entities = _lookup_entities(session, list(subjects))
+    for key, subject in subjects.items():
+        entities.setdefault(key, {"id": None, "entity_key": key, "kind": subject.kind,
+                                  "established_on": subject.established_on})
+    known = [e["id"] for e in entities.values() if e["id"] is not None]
     existing = _existing(session, [s for _, s in valid])
-    history = _history(session, [e["id"] for e in entities.values()])
+    history = _history(session, known)
     reports = _annual_reports(session, [e["id"] for e in entities.values()
-                                        if e["kind"] == "credit_service_agency"])
+                                        if e["id"] is not None
+                                        and e["kind"] == "credit_service_agency"])
+    by_key: dict[str, list[tuple[int | None, PriorRecord]]] = {
+        k: list(history.get(e["id"], ())) for k, e in entities.items()}
+    items = [_plan_one(_Planned(res, sub), entities[sub.subject.ref.key], existing,
+                       by_key[sub.subject.ref.key], reports, note, at)
+             for res, sub in valid]
+    return _Plan(snapshot_seq, entities,
+                 {k: s for k, s in subjects.items() if entities[k]["id"] is None}, items)
+
+
+def _plan_one(item: _Planned, entity: dict[str, Any],
+              existing: dict[tuple[str, str], _Existing],
+              history: list[tuple[int | None, PriorRecord]],
+              reports: dict[int, frozenset[int]], note: str | None,
+              at: datetime) -> _Planned:
+    res, sub = item.res, item.sub
+    res.outcome, res.error, res.record, res.record_id = "rejected", None, None, None
+    key = (sub.source, sub.source_record_id)
+    prior = existing.get(key)
+    if problem := _entity_conflict(entity, sub):
+        res.error = ServiceError.invalid_argument(problem)
+        return item
+    if prior is not None:
+        if prior.content_hash == sub.content_hash:
+            res.outcome, item.prior = "unchanged", prior
+            return item
+        # Only the owning department reaches here (may_write), so a clash is an id reused
+        # for another entity.
+        if prior.entity_key != sub.subject.ref.key:
+            res.error = ServiceError.already_exists(
+                f"record {sub.source}/{sub.source_record_id} already exists for another entity")
+            return item
+    ctx = Context(
+        decided_on=sub.decided_on,
+        history=tuple(p for rid, p in history
+                      if p.decided_on <= sub.decided_on
+                      and (prior is None or rid is None or rid != prior.id)),
+        entity_kind=entity["kind"],
+        annual_reports=reports.get(entity["id"], frozenset()),
+    )
+    facts = sub.facts
+    if sub.source == "credit_service_agency":
+        # Art. 13 reports are due only for years the agency existed.
+        facts = {**facts, "established_on": entity["established_on"]}
+    try:
+        cls = classify(sub.source, facts, ctx)
+    except RuleViolation as exc:
+        res.error = ServiceError.invalid_argument((_facts_path(sub.source, exc.field),
+                                                   exc.reason))
+        return item
+    row = _row(sub, cls, entity["id"], at, note)
+    item.row, item.prior = row, prior
+    if prior is None:
+        res.outcome = "created"
+        existing[key] = _Existing(None, row["department"], sub.content_hash, 1,
+                                  sub.subject.ref.key, row)
+    else:
+        row["version"] = prior.version + 1
+        res.outcome = "corrected"
+        existing[key] = _Existing(prior.id, prior.department, sub.content_hash,
+                                  row["version"], sub.subject.ref.key, prior.row or row)
+    res.record = row
+    history.append((prior.id if prior else None, _prior(row)))
+    return item
+
+
+def _apply(session: Session, principal: Principal, plan: _Plan, note: str | None,
+           at: datetime) -> None:
+    """Writes a plan under the writer lock, first re-planning what went stale."""
+    if plan.snapshot_seq is not None:
+        stale = _changed_since(session, plan.snapshot_seq, list(plan.entities))
+        stale |= set(_lookup_entities(session, list(plan.subjects)))  # created meanwhile
+        if stale:
+            redo = [(it.res, it.sub) for it in plan.items if it.sub.subject.ref.key in stale]
+            fresh = _plan(session, redo, note, at)
+            replaced = iter(fresh.items)
+            plan.items = [next(replaced) if it.sub.subject.ref.key in stale else it
+                          for it in plan.items]
+            plan.entities.update(fresh.entities)
+            plan.subjects = {k: s for k, s in plan.subjects.items() if k not in stale}
+            plan.subjects.update(fresh.subjects)
+    if plan.subjects:
+        first = next_id(session, _ENTITIES)  # type: ignore[arg-type]
+        rows = [entity_row(s, first + i, at) for i, s in enumerate(plan.subjects.values())]
+        bulk_insert(session, _ENTITIES, rows)  # type: ignore[arg-type]
+        for r in rows:
+            plan.entities[r["entity_key"]]["id"] = r["id"]
     record_id = next_id(session, _RECORDS)  # type: ignore[arg-type]
     new_rows: list[dict[str, Any]] = []
-    corrections: list[tuple[_Existing, dict[str, Any]]] = []
-    changes: list[Change] = []
-    actor = principal.name
-    for res, sub in valid:
-        entity = entities[sub.subject.ref.key]
-        key = (sub.source, sub.source_record_id)
-        prior = existing.get(key)
-        if problem := _entity_conflict(entity, sub):
-            res.error = ServiceError.invalid_argument(problem)
+    corrections: list[tuple[int, dict[str, Any]]] = []
+    for it in plan.items:
+        if it.row is None:
             continue
-        if prior is not None:
-            if prior.content_hash == sub.content_hash:
-                res.outcome, res.record_id = "unchanged", prior.id
-                continue
-            # Only the owning department reaches here (may_write), so a clash is an id reused
-            # for another entity.
-            if prior.entity_id != entity["id"]:
-                res.error = ServiceError.already_exists(
-                    f"record {sub.source}/{sub.source_record_id} already exists for another "
-                    "entity")
-                continue
-        ctx = Context(
-            decided_on=sub.decided_on,
-            history=tuple(p for rid, p in history[entity["id"]]
-                          if p.decided_on <= sub.decided_on and (prior is None or rid != prior.id)),
-            entity_kind=entity["kind"],
-            annual_reports=reports.get(entity["id"], frozenset()),
-        )
-        facts = sub.facts
-        if sub.source == "credit_service_agency":
-            # Art. 13 reports are due only for years the agency existed.
-            facts = {**facts, "established_on": entity["established_on"]}
-        try:
-            cls = classify(sub.source, facts, ctx)
-        except RuleViolation as exc:
-            res.error = ServiceError.invalid_argument((_facts_path(sub.source, exc.field),
-                                                       exc.reason))
-            continue
-        row = _row(sub, cls, entity["id"], at, note)
-        if prior is None:
-            row["id"] = record_id
+        it.row["entity_id"] = plan.entities[it.sub.subject.ref.key]["id"]
+        if it.res.outcome == "created":
+            it.row["id"] = record_id
             record_id += 1
-            new_rows.append(row)
-            res.outcome = "created"
-            existing[key] = _Existing(row["id"], row["department"], sub.content_hash, 1,
-                                      entity["id"], row)
+            new_rows.append(it.row)
         else:
-            row["id"] = prior.id
-            row["version"] = prior.version + 1
-            row.pop("created_at")
-            corrections.append((prior, row))
-            res.outcome = "corrected"
-            existing[key] = _Existing(prior.id, prior.department, sub.content_hash,
-                                      row["version"], entity["id"], row)
-        res.record_id, res.record = row["id"], row
-        history[entity["id"]].append((row["id"], _prior(row)))
+            assert it.prior is not None
+            target = it.prior.id if it.prior.id is not None else it.prior.row["id"]  # type: ignore[index]
+            it.row["id"] = target
+            corrections.append((target, it.row))
+    changes: list[Change] = []
+    for it in plan.items:
+        res, sub = it.res, it.sub
+        if res.outcome == "unchanged":
+            assert it.prior is not None
+            res.record_id = (it.prior.id if it.prior.id is not None
+                             else it.prior.row["id"])  # type: ignore[index]
+        if it.row is None:
+            continue
+        res.record_id = it.row["id"]
         changes.append(Change(
-            sub.subject.ref.key, f"record_{res.outcome}", row["id"], actor, "record",
-            str(row["id"]),
+            sub.subject.ref.key, f"record_{res.outcome}", it.row["id"], principal.name,
+            "record", str(it.row["id"]),
             {"source": sub.source, "source_record_id": sub.source_record_id,
-             "content_hash": sub.content_hash, "category": row["category"],
-             "source_level": row["source_level"], **({"note": note} if note else {})},
+             "content_hash": sub.content_hash, "category": it.row["category"],
+             "source_level": it.row["source_level"], **({"note": note} if note else {})},
         ))
     bulk_insert(session, _RECORDS, new_rows)  # type: ignore[arg-type]
-    _apply_corrections(session, corrections, actor, at)
+    _apply_corrections(session, corrections, principal.name, at)
     publish(session, changes, at)
+
+
+def _changed_since(session: Session, seq: int, keys: list[str]) -> set[str]:
+    """Entities with an outbox event after `seq`: their credit file changed."""
+    recent = session.execute(select(OutboxEvent.entity_key).where(OutboxEvent.seq > seq)
+                             .distinct())
+    wanted = set(keys)
+    return {k for (k,) in recent if k in wanted}
 
 
 def _facts_path(source: str, field: str) -> str:
@@ -284,26 +393,13 @@ def _prior(row: dict[str, Any]) -> PriorRecord:
     )
 
 
-def _resolve_entities(session: Session, subjects: list[SubjectIn],
-                      at: datetime) -> dict[str, dict[str, Any]]:
-    """Entity rows by key; unknown subjects are created from their first submission."""
-    keys = {s.ref.key for s in subjects}
+def _lookup_entities(session: Session, keys: list[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(sorted(keys)):
+    for cond in where_in(session, Entity.entity_key, sorted(keys)):
         for row in session.execute(
-            select(Entity.id, Entity.entity_key, Entity.kind, Entity.established_on)
-            .where(Entity.entity_key.in_(chunk))
+            select(Entity.id, Entity.entity_key, Entity.kind, Entity.established_on).where(cond)
         ):
             found[row.entity_key] = dict(row._mapping)
-    missing = [s for s in {s.ref.key: s for s in reversed(subjects)}.values()
-               if s.ref.key not in found]
-    if missing:
-        first = next_id(session, _ENTITIES)  # type: ignore[arg-type]
-        rows = [entity_row(s, first + i, at) for i, s in enumerate(missing)]
-        bulk_insert(session, _ENTITIES, rows)  # type: ignore[arg-type]
-        for r in rows:
-            found[r["entity_key"]] = {k: r[k] for k in ("id", "entity_key", "kind",
-                                                        "established_on")}
     return found
 
 
@@ -322,24 +418,25 @@ def _existing(session: Session, subs: list[Submission]) -> dict[tuple[str, str],
     for s in subs:
         by_source[s.source].append(s.source_record_id)
     for source, ids in by_source.items():
-        for chunk in _chunks(ids):
+        for cond in where_in(session, Record.source_record_id, ids):
             for r in session.execute(
                 select(Record.id, Record.source_record_id, Record.department,
-                       Record.content_hash, Record.version, Record.entity_id)
-                .where(Record.source == source, Record.source_record_id.in_(chunk))
+                       Record.content_hash, Record.version, Entity.entity_key)
+                .join(Entity, Entity.id == Record.entity_id)
+                .where(Record.source == source, cond)
             ):
                 out[(source, r.source_record_id)] = _Existing(
-                    r.id, r.department, r.content_hash, r.version, r.entity_id)
+                    r.id, r.department, r.content_hash, r.version, r.entity_key)
     return out
 
 
 def _history(session: Session, entity_ids: list[int]) -> dict[int, list[tuple[int, PriorRecord]]]:
     out: dict[int, list[tuple[int, PriorRecord]]] = defaultdict(list)
-    for chunk in _chunks(entity_ids):
+    for cond in where_in(session, Record.entity_id, entity_ids):
         for r in session.execute(
             select(Record.id, Record.entity_id, Record.source, Record.source_level,
                    Record.violation, Record.decided_on, Record.category)
-            .where(Record.entity_id.in_(chunk), Record.listed.is_(True),
+            .where(cond, Record.listed.is_(True),
                    Record.withdrawn_on.is_(None))
         ):
             out[r.entity_id].append((r.id, PriorRecord(
@@ -350,32 +447,28 @@ def _history(session: Session, entity_ids: list[int]) -> dict[int, list[tuple[in
 
 def _annual_reports(session: Session, entity_ids: list[int]) -> dict[int, frozenset[int]]:
     out: dict[int, set[int]] = defaultdict(set)
-    for chunk in _chunks(entity_ids):
+    for cond in where_in(session, AnnualReport.entity_id, entity_ids):
         for r in session.execute(select(AnnualReport.entity_id, AnnualReport.year)
-                                 .where(AnnualReport.entity_id.in_(chunk))):
+                                 .where(cond)):
             out[r.entity_id].add(r.year)
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def _apply_corrections(session: Session, corrections: list[tuple[_Existing, dict[str, Any]]],
+def _apply_corrections(session: Session, corrections: list[tuple[int, dict[str, Any]]],
                        actor: str, at: datetime) -> None:
     if not corrections:
         return
+    session.flush()
     version_id = next_id(session, _VERSIONS)  # type: ignore[arg-type]
-    for i, (prior, row) in enumerate(corrections):
-        old = session.get(Record, prior.id)
+    for i, (record_id, row) in enumerate(corrections):
+        old = session.get(Record, record_id)
         assert old is not None
         snapshot = {c.name: _jsonable({"v": getattr(old, c.name)})["v"]
                     for c in _RECORDS.columns if c.name not in ("created_at", "updated_at")}
-        session.add(RecordVersion(id=version_id + i, record_id=prior.id, version=old.version,
+        session.add(RecordVersion(id=version_id + i, record_id=record_id, version=old.version,
                                   content_hash=old.content_hash, snapshot=snapshot,
                                   superseded_at=at, superseded_by=actor))
         session.flush()
-        session.execute(update(Record).where(Record.id == prior.id)
-                        .values({k: v for k, v in row.items() if k != "id"}))
+        session.execute(update(Record).where(Record.id == record_id)
+                        .values({k: v for k, v in row.items() if k not in ("id", "created_at")}))
         session.expire(old)
-
-
-def _chunks(items: Sequence[Any], size: int = 900) -> list[Sequence[Any]]:
-    # SQLite caps bound parameters per statement; keep IN lists well below it.
-    return [items[i:i + size] for i in range(0, len(items), size)]

@@ -81,22 +81,43 @@ def record(v: RecordView, *, public: bool = False) -> records_pb2.Record:
 def repair_notice(row: dict[str, Any]) -> records_pb2.RepairNotice:
     category = row["category"]
     start, end = row["publication_start"], row["publication_end"] if row["published"] else None
-    requirements = "、".join(row["requirements"])
     period = (f"自{start.isoformat()}起公示至{end.isoformat()}（不含）" if end
               else "不予公示")
-    text = (
+    notice = records_pb2.RepairNotice()
+    # The rule texts repeat across records: copy a prebuilt message instead of rebuilding it.
+    notice.CopyFrom(_notice_texts(tuple(row["requirements"]), tuple(row["measures"]),
+                                  tuple(b["citation"] for b in row["legal_basis"]),
+                                  row["legal_basis"]))
+    notice.category = CATEGORY_ENUM[category]
+    notice.source_level = row["source_level"]
+    notice.published = row["published"]
+    notice.publication_start = iso(start)
+    notice.publication_end = iso(end)
+    notice.repair_eligible_from = iso(row["repair_eligible_from"])
+    notice.text = (
         "信用修复告知书：你（单位）的失信信息已认定为"
         f"{CATEGORY_CN[category]}失信信息（{row['source_level']}），{period}。"
         f"自{row['repair_eligible_from'].isoformat()}起可申请信用修复，"
-        f"申请材料：{requirements}。修复申请由认定部门办理（谁认定、谁修复），"
+        f"申请材料：{'、'.join(row['requirements'])}。修复申请由认定部门办理（谁认定、谁修复），"
         "可通过“信用中国”网站或直接向认定部门提出。"
     )
-    return records_pb2.RepairNotice(
-        category=CATEGORY_ENUM[category], source_level=row["source_level"],
-        published=row["published"], publication_start=iso(start), publication_end=iso(end),
-        repair_eligible_from=iso(row["repair_eligible_from"]),
-        requirements=row["requirements"], measures=row["measures"],
-        legal_basis=legal_basis(row["legal_basis"]), text=text)
+    return notice
+
+
+_NOTICE_TEXTS: dict[tuple[Any, ...], records_pb2.RepairNotice] = {}
+
+
+def _notice_texts(requirements: tuple[str, ...], measures: tuple[str, ...],
+                  citations: tuple[str, ...],
+                  basis: list[dict[str, Any]]) -> records_pb2.RepairNotice:
+    key = (requirements, measures, citations)
+    cached = _NOTICE_TEXTS.get(key)
+    if cached is None:
+        if len(_NOTICE_TEXTS) > 4096:  # rule editions are few; bound it anyway
+            _NOTICE_TEXTS.clear()
+        cached = _NOTICE_TEXTS[key] = records_pb2.RepairNotice(
+            requirements=requirements, measures=measures, legal_basis=legal_basis(basis))
+    return cached
 
 
 def repair(r: models.Repair) -> records_pb2.Repair:
