@@ -8,6 +8,8 @@ The batch is written with the engine's bulk path (COPY on PostgreSQL).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +26,14 @@ from services.common.auth import Principal
 from services.common.db import bulk_insert, next_id, where_in
 from services.common.errors import ServiceError
 from services.records import departments
-from services.records.models import AnnualReport, Entity, OutboxEvent, Record, RecordVersion
+from services.records.models import (
+    AnnualReport,
+    Entity,
+    OutboxEvent,
+    Record,
+    RecordVersion,
+    RuleText,
+)
 from services.records.rules import (
     Category,
     Classification,
@@ -41,6 +50,7 @@ from services.records.submission import Invalid, SubjectIn, Submission, decode_s
 _RECORDS = Record.__table__
 _ENTITIES = Entity.__table__
 _VERSIONS = RecordVersion.__table__
+_TEXTS = RuleText.__table__
 # An unpublished 轻微 record still counts for this long (the 轻微 maximum, 国办发〔2025〕22号 二).
 UNPUBLISHED_EFFECT_MONTHS = 3
 
@@ -54,6 +64,27 @@ class Result:
     entity_key: str = ""
     error: ServiceError | None = None
     record: dict[str, Any] | None = None
+    texts: RuleTexts | None = None
+
+
+@dataclass(frozen=True)
+class RuleTexts:
+    """What a classification attaches to a record besides its own facts; shared, not copied."""
+
+    measures: list[str]
+    legal_basis: list[dict[str, Any]]
+    requirements: list[str]
+    digest: str
+
+
+@lru_cache(maxsize=4096)
+def rule_texts(measures: tuple[str, ...], basis: tuple[LegalBasis, ...],
+               requirements: tuple[str, ...]) -> RuleTexts:
+    basis_rows = [{"document": b.document, "provision": b.provision,
+                   "source_line": b.source_line, "citation": b.cite()} for b in basis]
+    lists = (list(measures), basis_rows, list(requirements))
+    digest = hashlib.sha256(json.dumps(lists, ensure_ascii=False, sort_keys=True).encode())
+    return RuleTexts(*lists, digest=digest.hexdigest())
 
 
 @dataclass
@@ -118,11 +149,13 @@ def commit(store: Store, principal: Principal, prepared: Prepared) -> list[Resul
         plan = _plan(session, prepared.valid, None, at, snapshot=True)
     try:
         with store.writer() as session:
-            _apply(session, principal, plan, None, at)
+            created = _apply(session, principal, plan, None, at, store.text_ids)
     except IntegrityError:
         # Another writer took one of our keys between snapshot and lock: redo it all locked.
         with store.writer() as session:
-            _apply(session, principal, _plan(session, prepared.valid, None, at), None, at)
+            created = _apply(session, principal, _plan(session, prepared.valid, None, at),
+                             None, at, store.text_ids)
+    store.text_ids.update(created)  # committed now, so safe to remember
     return prepared.results
 
 
@@ -132,7 +165,9 @@ def write_batch(store: Store, session: Session, principal: Principal,
     prepared = prepare(store, principal, batch)
     if prepared.valid:
         at = now()
-        _apply(session, principal, _plan(session, prepared.valid, note, at), note, at)
+        # Text ids created here commit with the caller's transaction; they are not cached.
+        _apply(session, principal, _plan(session, prepared.valid, note, at), note, at,
+               store.text_ids)
     return prepared.results
 
 
@@ -142,6 +177,7 @@ class _Planned:
     sub: Submission
     row: dict[str, Any] | None = None  # None: rejected or unchanged
     prior: _Existing | None = None
+    texts: RuleTexts | None = None
 
 
 @dataclass
@@ -224,7 +260,8 @@ def _plan_one(item: _Planned, entity: dict[str, Any],
                                                    exc.reason))
         return item
     row = _row(sub, cls, entity["id"], at, note)
-    item.row, item.prior = row, prior
+    texts = rule_texts(cls.measures, cls.legal_basis, cls.repair_requirements)
+    item.row, item.prior, item.texts, res.texts = row, prior, texts, texts
     if prior is None:
         res.outcome = "created"
         existing[key] = _Existing(None, row["department"], sub.content_hash, 1,
@@ -240,8 +277,9 @@ def _plan_one(item: _Planned, entity: dict[str, Any],
 
 
 def _apply(session: Session, principal: Principal, plan: _Plan, note: str | None,
-           at: datetime) -> None:
-    """Writes a plan under the writer lock, first re-planning what went stale."""
+           at: datetime, text_ids: dict[str, int]) -> dict[str, int]:
+    """Writes a plan under the writer lock, first re-planning what went stale; returns the
+    rule-text ids it created (valid once the transaction commits)."""
     if plan.snapshot_seq is not None:
         stale = _changed_since(session, plan.snapshot_seq, list(plan.entities))
         stale |= set(_lookup_entities(session, list(plan.subjects)))  # created meanwhile
@@ -260,6 +298,8 @@ def _apply(session: Session, principal: Principal, plan: _Plan, note: str | None
         bulk_insert(session, _ENTITIES, rows)  # type: ignore[arg-type]
         for r in rows:
             plan.entities[r["entity_key"]]["id"] = r["id"]
+    created = _resolve_texts(session, [it.texts for it in plan.items if it.texts], text_ids)
+    ids = {**text_ids, **created}
     record_id = next_id(session, _RECORDS)  # type: ignore[arg-type]
     new_rows: list[dict[str, Any]] = []
     corrections: list[tuple[int, dict[str, Any]]] = []
@@ -267,6 +307,8 @@ def _apply(session: Session, principal: Principal, plan: _Plan, note: str | None
         if it.row is None:
             continue
         it.row["entity_id"] = plan.entities[it.sub.subject.ref.key]["id"]
+        assert it.texts is not None
+        it.row["texts_id"] = ids[it.texts.digest]
         if it.res.outcome == "created":
             it.row["id"] = record_id
             record_id += 1
@@ -296,6 +338,29 @@ def _apply(session: Session, principal: Principal, plan: _Plan, note: str | None
     bulk_insert(session, _RECORDS, new_rows)  # type: ignore[arg-type]
     _apply_corrections(session, corrections, principal.name, at)
     publish(session, changes, at)
+    return created
+
+
+def _resolve_texts(session: Session, needed: list[RuleTexts],
+                   known: dict[str, int]) -> dict[str, int]:
+    """Ids of the rule texts not in `known`: found in the table, or inserted."""
+    missing = {t.digest: t for t in needed if t.digest not in known}
+    if not missing:
+        return {}
+    found: dict[str, int] = {}
+    for cond in where_in(session, RuleText.digest, sorted(missing)):
+        for row in session.execute(select(RuleText.id, RuleText.digest).where(cond)):
+            found[row.digest] = row.id
+    new = [t for d, t in missing.items() if d not in found]
+    if new:
+        first = next_id(session, _TEXTS)  # type: ignore[arg-type]
+        rows: list[dict[str, Any]] = [
+            {"id": first + i, "digest": t.digest, "measures": t.measures,
+             "legal_basis": t.legal_basis, "requirements": t.requirements}
+            for i, t in enumerate(new)]
+        bulk_insert(session, _TEXTS, rows)  # type: ignore[arg-type]
+        found.update({t.digest: first + i for i, t in enumerate(new)})
+    return found
 
 
 def _changed_since(session: Session, seq: int, keys: list[str]) -> set[str]:
@@ -350,9 +415,6 @@ def _row(sub: Submission, cls: Classification, entity_id: int, at: datetime,
         "publication_start": cls.publication_start,
         "publication_end": end,
         "repair_eligible_from": cls.repair_eligible_from,
-        "measures": _shared(cls.measures),
-        "legal_basis": _basis(cls.legal_basis),
-        "requirements": _shared(cls.repair_requirements),
         "notes": _shared(tuple(notes)),
         "repaired_on": None,
         "withdrawn_on": None,
@@ -367,12 +429,6 @@ def _row(sub: Submission, cls: Classification, entity_id: int, at: datetime,
 def _shared(items: tuple[str, ...]) -> list[str]:
     # One list object per distinct value, so the bulk writer encodes it once; never mutated.
     return list(items)
-
-
-@lru_cache(maxsize=1024)
-def _basis(items: tuple[LegalBasis, ...]) -> list[dict[str, Any]]:
-    return [{"document": b.document, "provision": b.provision, "source_line": b.source_line,
-             "citation": b.cite()} for b in items]
 
 
 def _jsonable(facts: dict[str, Any]) -> dict[str, Any]:

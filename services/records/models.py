@@ -88,9 +88,8 @@ class Record(Base):
     # Exclusive end of the period in force (also for unpublished 轻微 records).
     publication_end: Mapped[date | None] = mapped_column(Date)
     repair_eligible_from: Mapped[date] = mapped_column(Date)
-    measures: Mapped[list[Any]]
-    legal_basis: Mapped[list[Any]]
-    requirements: Mapped[list[Any]]
+    # Measures, legal basis and repair requirements: shared by many records, stored once.
+    texts_id: Mapped[int] = mapped_column(Id, ForeignKey("rule_texts.id"))
     notes: Mapped[list[Any]]
     repaired_on: Mapped[date | None] = mapped_column(Date)
     withdrawn_on: Mapped[date | None] = mapped_column(Date)
@@ -99,6 +98,21 @@ class Record(Base):
     end_announced: Mapped[bool] = mapped_column(Boolean, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RuleText(Base):
+    """The texts a rule attaches to a record (measures, legal basis, repair requirements).
+
+    A handful of combinations cover millions of records, so each is stored once.
+    """
+
+    __tablename__ = "rule_texts"
+    id: Mapped[int] = _pk()
+    # SHA-256 of the canonical JSON of the three lists.
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    measures: Mapped[list[Any]]
+    legal_basis: Mapped[list[Any]]
+    requirements: Mapped[list[Any]]
 
 
 class RecordVersion(Base):

@@ -23,6 +23,7 @@ from services.records.models import (
     Objection,
     Record,
     Repair,
+    RuleText,
     Shield,
 )
 from services.records.submission import Invalid
@@ -61,8 +62,12 @@ def _record_select(as_of: date) -> Select[*tuple[Any, ...]]:
             Entity.kind.label("entity_kind"),
             status_expr(as_of).label("status"),
             shielded_expr(as_of).label("shielded"),
+            RuleText.measures,
+            RuleText.legal_basis,
+            RuleText.requirements,
         )
         .join(Entity, Entity.id == Record.entity_id)
+        .join(RuleText, RuleText.id == Record.texts_id)
     )
     return q
 
@@ -78,6 +83,9 @@ class RecordView:
     entity_kind: str
     status: str
     shielded: bool
+    measures: list[str]
+    legal_basis: list[dict[str, Any]]
+    requirements: list[str]
 
 
 def _views(rows: Sequence[Any]) -> list[RecordView]:

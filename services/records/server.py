@@ -74,8 +74,8 @@ def _result(r: Result) -> records_pb2.SubmitResult:
         out.error.CopyFrom(to_status_proto(r.error))
     if r.record is not None:
         out.listed = r.record["listed"]
-        if r.record["listed"]:
-            out.repair_notice.CopyFrom(views.repair_notice(r.record))
+        if r.record["listed"] and r.texts is not None:
+            out.repair_notice.CopyFrom(views.repair_notice(r.record, r.texts))
     return out
 
 

@@ -30,6 +30,8 @@ class Store:
     protector: PersonalIdProtector
     calendar: WorkCalendar
     clock: Callable[[], date] = field(default=date.today)
+    # Committed rule-text ids by digest (see ingest.rule_texts); per store, per database.
+    text_ids: dict[str, int] = field(default_factory=dict)
     _factory: sessionmaker[Session] = field(init=False)
 
     def __post_init__(self) -> None:

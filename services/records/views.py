@@ -8,6 +8,7 @@ from typing import Any
 
 from credit.v1 import common_pb2, records_pb2
 from services.records import models
+from services.records.ingest import RuleTexts
 from services.records.queries import CreditFile, RecordView
 from services.records.submission import KIND_ENUM, SOURCE_ENUM
 
@@ -68,8 +69,8 @@ def record(v: RecordView, *, public: bool = False) -> records_pb2.Record:
         category=CATEGORY_ENUM.get(r.category or "", 0), listed=r.listed,
         published=r.published, publication_start=iso(r.publication_start),
         publication_end=iso(r.publication_end) if r.published else "",
-        repair_eligible_from=iso(r.repair_eligible_from), measures=r.measures,
-        legal_basis=legal_basis(r.legal_basis), notes=[] if public else r.notes,
+        repair_eligible_from=iso(r.repair_eligible_from), measures=v.measures,
+        legal_basis=legal_basis(v.legal_basis), notes=[] if public else r.notes,
         status=STATUS_ENUM[v.status], disputed=r.disputed, shielded=bool(v.shielded),
         repaired_on=iso(r.repaired_on), withdrawn_on=iso(r.withdrawn_on),
         entity_name=mask_person_name(v.entity_name) if public and person else v.entity_name,
@@ -78,16 +79,14 @@ def record(v: RecordView, *, public: bool = False) -> records_pb2.Record:
     )
 
 
-def repair_notice(row: dict[str, Any]) -> records_pb2.RepairNotice:
+def repair_notice(row: dict[str, Any], texts: RuleTexts) -> records_pb2.RepairNotice:
     category = row["category"]
     start, end = row["publication_start"], row["publication_end"] if row["published"] else None
     period = (f"自{start.isoformat()}起公示至{end.isoformat()}（不含）" if end
               else "不予公示")
     notice = records_pb2.RepairNotice()
     # The rule texts repeat across records: copy a prebuilt message instead of rebuilding it.
-    notice.CopyFrom(_notice_texts(tuple(row["requirements"]), tuple(row["measures"]),
-                                  tuple(b["citation"] for b in row["legal_basis"]),
-                                  row["legal_basis"]))
+    notice.CopyFrom(_notice_texts(texts))
     notice.category = CATEGORY_ENUM[category]
     notice.source_level = row["source_level"]
     notice.published = row["published"]
@@ -98,25 +97,23 @@ def repair_notice(row: dict[str, Any]) -> records_pb2.RepairNotice:
         "信用修复告知书：你（单位）的失信信息已认定为"
         f"{CATEGORY_CN[category]}失信信息（{row['source_level']}），{period}。"
         f"自{row['repair_eligible_from'].isoformat()}起可申请信用修复，"
-        f"申请材料：{'、'.join(row['requirements'])}。修复申请由认定部门办理（谁认定、谁修复），"
+        f"申请材料：{'、'.join(texts.requirements)}。修复申请由认定部门办理（谁认定、谁修复），"
         "可通过“信用中国”网站或直接向认定部门提出。"
     )
     return notice
 
 
-_NOTICE_TEXTS: dict[tuple[Any, ...], records_pb2.RepairNotice] = {}
+_NOTICE_TEXTS: dict[str, records_pb2.RepairNotice] = {}
 
 
-def _notice_texts(requirements: tuple[str, ...], measures: tuple[str, ...],
-                  citations: tuple[str, ...],
-                  basis: list[dict[str, Any]]) -> records_pb2.RepairNotice:
-    key = (requirements, measures, citations)
-    cached = _NOTICE_TEXTS.get(key)
+def _notice_texts(texts: RuleTexts) -> records_pb2.RepairNotice:
+    cached = _NOTICE_TEXTS.get(texts.digest)
     if cached is None:
         if len(_NOTICE_TEXTS) > 4096:  # rule editions are few; bound it anyway
             _NOTICE_TEXTS.clear()
-        cached = _NOTICE_TEXTS[key] = records_pb2.RepairNotice(
-            requirements=requirements, measures=measures, legal_basis=legal_basis(basis))
+        cached = _NOTICE_TEXTS[texts.digest] = records_pb2.RepairNotice(
+            requirements=texts.requirements, measures=texts.measures,
+            legal_basis=legal_basis(texts.legal_basis))
     return cached
 
 

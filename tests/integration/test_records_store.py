@@ -53,7 +53,7 @@ def test_created_record_carries_classification_and_repair_notice(store: Store) -
     # Evaluation completed 2025-05-20: effective from the first day of the next quarter.
     assert r.record["publication_start"] == date(2025, 7, 1)
     assert r.record["repair_eligible_from"] == date(2026, 7, 1)
-    assert any("3年" in m for m in r.record["measures"])
+    assert r.texts is not None and any("3年" in m for m in r.texts.measures)
 
 
 def test_identical_record_again_is_a_no_op(store: Store) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 13:35:37.052463
+Create Date: 2026-11-28
 """
 
 from collections.abc import Sequence
@@ -96,6 +96,22 @@ def upgrade() -> None:
         schema="records",
     )
     op.create_table(
+        "rule_texts",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("measures", sa.JSON(), nullable=False),
+        sa.Column("legal_basis", sa.JSON(), nullable=False),
+        sa.Column("requirements", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rule_texts")),
+        sa.UniqueConstraint("digest", name=op.f("uq_rule_texts_digest")),
+        schema="records",
+    )
+    op.create_table(
         "agency_registrations",
         sa.Column(
             "id",
@@ -169,9 +185,7 @@ def upgrade() -> None:
         sa.Column("publication_start", sa.Date(), nullable=False),
         sa.Column("publication_end", sa.Date(), nullable=True),
         sa.Column("repair_eligible_from", sa.Date(), nullable=False),
-        sa.Column("measures", sa.JSON(), nullable=False),
-        sa.Column("legal_basis", sa.JSON(), nullable=False),
-        sa.Column("requirements", sa.JSON(), nullable=False),
+        sa.Column("texts_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("notes", sa.JSON(), nullable=False),
         sa.Column("repaired_on", sa.Date(), nullable=True),
         sa.Column("withdrawn_on", sa.Date(), nullable=True),
@@ -181,6 +195,9 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["entity_id"], ["records.entities.id"], name=op.f("fk_records_entity_id_entities")
+        ),
+        sa.ForeignKeyConstraint(
+            ["texts_id"], ["records.rule_texts.id"], name=op.f("fk_records_texts_id_rule_texts")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_records")),
         sa.UniqueConstraint(
@@ -415,6 +432,7 @@ def downgrade() -> None:
     op.drop_table("records", schema="records")
     op.drop_table("annual_reports", schema="records")
     op.drop_table("agency_registrations", schema="records")
+    op.drop_table("rule_texts", schema="records")
     op.drop_table("outbox", schema="records")
     op.drop_index(op.f("ix_records_entities_region_code"), table_name="entities", schema="records")
     op.drop_table("entities", schema="records")
