@@ -34,8 +34,8 @@ from credit.v1 import common_pb2, records_pb2, records_pb2_grpc  # noqa: E402
 from services.common.auth import Principal  # noqa: E402
 from services.records import departments  # noqa: E402
 from services.records.demo import generate  # noqa: E402
-from services.records.ingest import _row, entity_row  # noqa: E402
-from services.records.models import Entity, Record  # noqa: E402
+from services.records.ingest import _row, entity_row, rule_texts  # noqa: E402
+from services.records.models import Entity, Record, RuleText  # noqa: E402
 from services.records.rules import Context, classify  # noqa: E402
 from services.records.store import Store, now, open_store  # noqa: E402
 from services.records.submission import decode_submission  # noqa: E402
@@ -126,6 +126,16 @@ def naive_ingest(store: Store, subs: list[records_pb2.RecordSubmission],
             except Exception:
                 continue
             row = _row(sub, cls, entity.id, now(), None)
+            texts = rule_texts(cls.measures, cls.legal_basis, cls.repair_requirements)
+            text = s.query(RuleText).filter_by(digest=texts.digest).one_or_none()
+            if text is None:
+                text = RuleText(id=(s.query(RuleText.id).order_by(RuleText.id.desc()).limit(1)
+                                    .scalar() or 0) + 1, digest=texts.digest,
+                                measures=texts.measures, legal_basis=texts.legal_basis,
+                                requirements=texts.requirements)
+                s.add(text)
+                s.flush()
+            row["texts_id"] = text.id
             row["id"] = (s.query(Record.id).order_by(Record.id.desc()).limit(1).scalar()
                          or 0) + 1
             row["department"] = departments.owner(sub.source)
