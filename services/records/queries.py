@@ -133,7 +133,10 @@ def credit_file(session: Session, entity: Entity, as_of: date, *,
             .order_by(AuditEntry.seq)
         ).scalars())
     return CreditFile(entity, as_of, records, by_record(Repair), by_record(Objection),
-                      by_entity(Commitment), by_entity(Shield), by_entity(AnnualReport), trail)
+                      by_entity(Commitment), by_entity(Shield),
+                      # Only credit service agencies file annual reports (art. 13).
+                      by_entity(AnnualReport) if entity.kind == "credit_service_agency" else [],
+                      trail)
 
 
 @dataclass(frozen=True)
