@@ -74,10 +74,7 @@ async def _abort(context: grpc.aio.ServicerContext[Any, Any], err: ServiceError)
 
 def _code_of(context: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode | None:
     """The status the call ended with, if the handler (or abort) set one."""
-    try:
-        code: object = context.code()
-    except Exception:  # older grpc raised NotImplementedError here
-        return None
+    code: object = context.code()  # implemented for aio contexts since grpcio 1.38
     if isinstance(code, grpc.StatusCode):
         return code
     if isinstance(code, int):
