@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 
 # name, module, gRPC port, metrics port
-SERVICES = [("records", "services.records", 50051, 9101)]
+SERVICES = [("records", "services.records", 50051, 9101),
+            ("scoring", "services.scoring", 50052, 9102)]
 
 
 def main() -> int:
@@ -55,6 +56,9 @@ def main() -> int:
           "try:  grpcurl -plaintext 127.0.0.1:50051 list\n"
           "      grpcurl -plaintext -H 'authorization: Bearer dev-regulator' "
           "-d '{\"page_size\": 3}' 127.0.0.1:50051 credit.v1.RecordsService/ListRecords\n"
+          "      grpcurl -plaintext -H 'authorization: Bearer dev-regulator' -d "
+          "'{\"entity\": {\"entity_key\": \"<key from ListRecords>\"}}' "
+          "127.0.0.1:50052 credit.v1.ScoringService/Evaluate\n"
           "Ctrl-C stops everything.", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     try:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -42,26 +43,29 @@ def wait_serving(address: str, proc: subprocess.Popen[bytes], timeout: float = 3
 
 
 @contextmanager
-def records_service(tmp: Path, database_url: str, **extra_env: str) -> Iterator[
+def service(name: str, tmp: Path, **env_vars: str) -> Iterator[
         tuple[str, int, subprocess.Popen[bytes]]]:
-    """Runs `python -m services.records`; yields (grpc address, metrics port, process)."""
+    """Runs `python -m services.<name>`; yields (grpc address, metrics port, process).
+
+    Services started with the same `tmp` share its personal-ID key, as deployments share one.
+    """
     key = tmp / "pii.key"
     if not key.exists():
         key.write_text("ab" * 32)
     port, metrics = free_port(), free_port()
+    prefix = name.upper()
     env = {
         **os.environ,
-        "RECORDS_GRPC_ADDRESS": f"127.0.0.1:{port}",
-        "RECORDS_METRICS_PORT": str(metrics),
-        "RECORDS_DATABASE_URL": database_url,
+        f"{prefix}_GRPC_ADDRESS": f"127.0.0.1:{port}",
+        f"{prefix}_METRICS_PORT": str(metrics),
         "CREDIT_AUTH_MODE": "tokens",
         "CREDIT_TOKENS_FILE": str(DEV_TOKENS),
         "CREDIT_PII_KEY_FILE": str(key),
         "CREDIT_DATA_DIR": str(tmp),
-        **extra_env,
+        **env_vars,
     }
-    log = (tmp / f"records-{port}.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "services.records"], cwd=ROOT, env=env,
+    log = (tmp / f"{name}-{port}.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     address = f"127.0.0.1:{port}"
     try:
@@ -76,6 +80,11 @@ def records_service(tmp: Path, database_url: str, **extra_env: str) -> Iterator[
                 proc.kill()
                 proc.wait()
         log.close()
+
+
+def records_service(tmp: Path, database_url: str, **extra_env: str) -> Any:
+    """The records service on `database_url` (see `service`)."""
+    return service("records", tmp, RECORDS_DATABASE_URL=database_url, **extra_env)
 
 
 def bearer(token: str) -> tuple[tuple[str, str]]:

@@ -48,14 +48,14 @@ class RecordsSettings:
             database_url=env_str(
                 "RECORDS_DATABASE_URL", f"sqlite:///{data_dir / 'records.db'}", env=env
             ),
-            pii_key=_pii_key(env, data_dir, dev=server.auth_mode == "dev"),
+            pii_key=pii_key(env, data_dir, dev=server.auth_mode == "dev"),
             max_batch=env_int("RECORDS_MAX_BATCH", 5000, min_value=1, max_value=100_000, env=env),
             sweep_seconds=env_float("RECORDS_SWEEP_SECONDS", 60.0, min_value=0.1, env=env),
             fixed_today=date.fromisoformat(fixed) if fixed else None,
         )
 
 
-def _pii_key(env: Mapping[str, str] | None, data_dir: Path, *, dev: bool) -> bytes:
+def pii_key(env: Mapping[str, str] | None, data_dir: Path, *, dev: bool) -> bytes:
     """CREDIT_PII_KEY_FILE holds the key (hex); dev mode creates one under the data dir."""
     path = env_path("CREDIT_PII_KEY_FILE", None, must_exist=not dev, required=not dev, env=env)
     if path is None:

@@ -1,0 +1,103 @@
+"""Records and scoring as real processes: a record submitted to records changes the grade
+the scoring service explains."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import pytest
+
+from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, scoring_pb2_grpc
+from models.registry import default_version
+from services.common.errors import bad_request_violations
+from tests.factories import hr, medical, uscc
+from tests.procs import bearer, records_service, service
+
+pytestmark = pytest.mark.e2e
+TODAY = "2025-11-20"
+
+
+@pytest.fixture(scope="module")
+def stubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+        tuple[records_pb2_grpc.RecordsServiceStub, scoring_pb2_grpc.ScoringServiceStub]]:
+    tmp = tmp_path_factory.mktemp("scoring-e2e")
+    url = f"sqlite:///{tmp}/records.db"
+    with records_service(tmp, url, CREDIT_TODAY=TODAY) as (r_addr, _, _), \
+            service("scoring", tmp, SCORING_RECORDS_DATABASE_URL=url,
+                    CREDIT_TODAY=TODAY) as (s_addr, _, _), \
+            grpc.insecure_channel(r_addr) as r_channel, \
+            grpc.insecure_channel(s_addr) as s_channel:
+        yield (records_pb2_grpc.RecordsServiceStub(r_channel),
+               scoring_pb2_grpc.ScoringServiceStub(s_channel))
+
+
+REG = bearer("dev-regulator")
+
+
+def _evaluate(scoring: scoring_pb2_grpc.ScoringServiceStub, code: str,
+              **kw: str) -> scoring_pb2.Evaluation:
+    return scoring.Evaluate(scoring_pb2.EvaluateRequest(
+        entity=common_pb2.EntityRef(uscc=code), **kw), metadata=REG, timeout=10)
+
+
+def test_serious_record_caps_the_grade_at_d_with_its_legal_basis(stubs: tuple[Any, Any]) -> None:
+    records, scoring = stubs
+    code = uscc(10)
+    records.SubmitRecord(records_pb2.SubmitRecordRequest(
+        record=hr("clean", code, tier="minor", no_penalty=True)),
+        metadata=bearer("dev-hr"), timeout=10)
+    before = _evaluate(scoring, code)
+    assert before.decided_by == "score" and before.grade == before.score_grade
+    records.SubmitRecord(records_pb2.SubmitRecordRequest(
+        record=medical("serious", code, amount="1500000")), metadata=bearer("dev-medical"),
+        timeout=10)
+    after = _evaluate(scoring, code)
+    assert after.grade == "D"
+    assert "active_serious_record" in [r.code for r in after.grade_rules]
+    # The rule is named as decider only when it lowered the grade the score gave.
+    assert after.decided_by == ("score" if after.score_grade == "D" else "active_serious_record")
+    assert after.features["n_active_serious"] == 1
+    assert after.score < before.score
+    assert after.reasons and after.reasons[0].text_zh
+    assert any(b.source_line == 10 for b in after.legal_basis)
+    assert after.tier.key_supervision and after.tier.grade == "D"
+    assert after.model_version == default_version()
+    # As of a date before the record took effect the grade was the score's.
+    earlier = _evaluate(scoring, code, as_of="2025-06-30")
+    assert earlier.decided_by == "score"
+
+
+def test_department_override_changes_the_tier(stubs: tuple[Any, Any]) -> None:
+    records, scoring = stubs
+    code = uscc(11)
+    records.SubmitRecord(records_pb2.SubmitRecordRequest(
+        record=medical("serious-2", code, amount="1500000")), metadata=bearer("dev-medical"),
+        timeout=10)
+    default = _evaluate(scoring, code)
+    fire = _evaluate(scoring, code, department="fire_rescue")
+    assert fire.tier.sampling_ratio >= default.tier.sampling_ratio
+    assert fire.tier.sampling_ratio == 1.0
+
+
+def test_bad_inputs(stubs: tuple[Any, Any]) -> None:
+    _, scoring = stubs
+    with pytest.raises(grpc.RpcError) as missing:
+        _evaluate(scoring, uscc(999))
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+    with pytest.raises(grpc.RpcError) as bad:
+        _evaluate(scoring, uscc(10), as_of="2025-13-01", department="nobody")
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert {f for f, _ in bad_request_violations(bad.value)} == {"as_of", "department"}
+    with pytest.raises(grpc.RpcError) as anonymous:
+        scoring.Evaluate(scoring_pb2.EvaluateRequest(
+            entity=common_pb2.EntityRef(uscc=uscc(10))), timeout=10)
+    assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
+
+
+def test_model_card_is_served(stubs: tuple[Any, Any]) -> None:
+    _, scoring = stubs
+    card = scoring.GetModelCard(scoring_pb2.GetModelCardRequest(), metadata=REG, timeout=10)
+    assert card.version == default_version()
+    assert "ynthetic" in card.model_card_markdown and card.scorecard_text
