@@ -11,9 +11,11 @@ An empty (or all-blank) variable counts as unset: deployment templates often ren
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ __all__ = [
     "env_prefix",
     "env_str",
     "parse_address",
+    "pii_key",
 ]
 
 AuthMode = Literal["tokens", "dev"]
@@ -44,6 +47,7 @@ DEFAULT_MAX_CONCURRENT_RPCS = 256
 _MAX_C_INT = 2**31 - 1
 
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -331,3 +335,23 @@ class ServerSettings:
             # same port silently and steal half the connections; fail loudly instead.
             ("grpc.so_reuseport", 0),
         ]
+
+
+def pii_key(env: Mapping[str, str] | None, data_dir: Path, *, dev: bool) -> bytes:
+    """The personal-ID hashing key shared by every service: CREDIT_PII_KEY_FILE holds it (hex);
+    dev mode creates one under the data dir."""
+    path = env_path("CREDIT_PII_KEY_FILE", None, must_exist=not dev, required=not dev, env=env)
+    if path is None:
+        path = data_dir / "pii.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32) + "\n")
+            path.chmod(0o600)
+            log.warning("dev mode: created a personal-ID hashing key", extra={"path": str(path)})
+    try:
+        key = bytes.fromhex(path.read_text().strip())
+    except (OSError, ValueError) as exc:
+        raise ConfigError("CREDIT_PII_KEY_FILE", f"{path} does not hold a hex key: {exc}") from None
+    if len(key) < 32:
+        raise ConfigError("CREDIT_PII_KEY_FILE", "the key must be at least 32 bytes (64 hex)")
+    return key

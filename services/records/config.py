@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import logging
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from services.common.config import (
-    ConfigError,
     ServerSettings,
     env_float,
     env_int,
     env_path,
     env_str,
+    pii_key,
 )
 
 GRPC_PORT = 50051
 METRICS_PORT = 9101
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,22 +50,3 @@ class RecordsSettings:
             sweep_seconds=env_float("RECORDS_SWEEP_SECONDS", 60.0, min_value=0.1, env=env),
             fixed_today=date.fromisoformat(fixed) if fixed else None,
         )
-
-
-def pii_key(env: Mapping[str, str] | None, data_dir: Path, *, dev: bool) -> bytes:
-    """CREDIT_PII_KEY_FILE holds the key (hex); dev mode creates one under the data dir."""
-    path = env_path("CREDIT_PII_KEY_FILE", None, must_exist=not dev, required=not dev, env=env)
-    if path is None:
-        path = data_dir / "pii.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32) + "\n")
-            path.chmod(0o600)
-            log.warning("dev mode: created a personal-ID hashing key", extra={"path": str(path)})
-    try:
-        key = bytes.fromhex(path.read_text().strip())
-    except (OSError, ValueError) as exc:
-        raise ConfigError("CREDIT_PII_KEY_FILE", f"{path} does not hold a hex key: {exc}") from None
-    if len(key) < 32:
-        raise ConfigError("CREDIT_PII_KEY_FILE", "the key must be at least 32 bytes (64 hex)")
-    return key

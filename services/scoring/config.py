@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from services.common.config import ServerSettings, env_path, env_str
-from services.records.config import pii_key
+from services.common.config import ServerSettings, env_path, env_str, pii_key
 
 GRPC_PORT = 50052
 METRICS_PORT = 9102
