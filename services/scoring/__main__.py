@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import date
 
 from models.registry import default_artifact_dir, load_dir
@@ -11,9 +12,11 @@ from services.common.db import make_engine
 from services.common.server import serve
 from services.records.models import SCHEMA as RECORDS_SCHEMA
 from services.scoring.config import ScoringSettings
+from services.scoring.consumer import ChangeConsumer
 from services.scoring.evaluate import Evaluator, Model
 from services.scoring.policy import default_policy
 from services.scoring.server import ScoringServicer, register
+from services.scoring.store import open_grade_store
 from services.scoring.supervision import default_supervision
 
 
@@ -29,10 +32,27 @@ def main() -> None:
         records, PersonalIdProtector(settings.pii_key),
         (lambda: fixed) if fixed else date.today, model_dir)
 
-    async def on_stop() -> None:
-        records.dispose()
+    grades = open_grade_store(settings.database_url)
+    consumer = ChangeConsumer(settings.records_address, settings.records_token, records, grades,
+                              servicer.evaluator.model, servicer.evaluator.policy,
+                              servicer.today)
+    task: asyncio.Task[None] | None = None
 
-    asyncio.run(serve("scoring", settings.server, register(servicer), on_stop=on_stop))
+    async def on_start() -> None:
+        nonlocal task
+        if settings.records_address:
+            task = asyncio.create_task(consumer.run())
+
+    async def on_stop() -> None:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        records.dispose()
+        grades.engine.dispose()
+
+    asyncio.run(serve("scoring", settings.server, register(servicer), on_start=on_start,
+                      on_stop=on_stop))
 
 
 if __name__ == "__main__":

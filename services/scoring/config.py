@@ -22,6 +22,12 @@ class ScoringSettings:
     model_dir: Path | None
     pii_key: bytes
     fixed_today: date | None
+    # The scoring schema: stored grades, their history, the change-feed cursor.
+    database_url: str
+    # The records service whose change feed drives re-grading; empty = no consumer.
+    records_address: str
+    # Bearer token for the records service (a principal with the `service` role).
+    records_token: str | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ScoringSettings:
@@ -38,4 +44,8 @@ class ScoringSettings:
             model_dir=env_path("SCORING_MODEL_DIR", None, env=env),
             pii_key=pii_key(env, data_dir, dev=server.auth_mode == "dev"),
             fixed_today=date.fromisoformat(fixed) if fixed else None,
+            database_url=env_str("SCORING_DATABASE_URL",
+                                 f"sqlite:///{data_dir / 'scoring.db'}", env=env),
+            records_address=env_str("SCORING_RECORDS_ADDRESS", "127.0.0.1:50051", env=env),
+            records_token=env_str("SCORING_RECORDS_TOKEN", None, env=env),
         )

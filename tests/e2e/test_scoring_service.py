@@ -3,7 +3,11 @@ the scoring service explains."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -19,18 +23,45 @@ pytestmark = pytest.mark.e2e
 TODAY = "2025-11-20"
 
 
+def scoring_service(tmp: Path, records_url: str, records_address: str) -> Any:
+    return service("scoring", tmp, SCORING_RECORDS_DATABASE_URL=records_url,
+                   SCORING_DATABASE_URL=f"sqlite:///{tmp}/scoring.db",
+                   SCORING_RECORDS_ADDRESS=records_address,
+                   SCORING_RECORDS_TOKEN="dev-scoring", CREDIT_TODAY=TODAY)
+
+
 @pytest.fixture(scope="module")
-def stubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+def tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("scoring-e2e")
+
+
+@pytest.fixture(scope="module")
+def stubs(tmp: Path) -> Iterator[
         tuple[records_pb2_grpc.RecordsServiceStub, scoring_pb2_grpc.ScoringServiceStub]]:
-    tmp = tmp_path_factory.mktemp("scoring-e2e")
     url = f"sqlite:///{tmp}/records.db"
     with records_service(tmp, url, CREDIT_TODAY=TODAY) as (r_addr, _, _), \
-            service("scoring", tmp, SCORING_RECORDS_DATABASE_URL=url,
-                    CREDIT_TODAY=TODAY) as (s_addr, _, _), \
+            scoring_service(tmp, url, r_addr) as (s_addr, _, _), \
             grpc.insecure_channel(r_addr) as r_channel, \
             grpc.insecure_channel(s_addr) as s_channel:
         yield (records_pb2_grpc.RecordsServiceStub(r_channel),
                scoring_pb2_grpc.ScoringServiceStub(s_channel))
+
+
+def stored_grade(db: Path, key: str, timeout: float = 15, want: str | None = None
+                 ) -> tuple[str, int] | None:
+    """(grade, history rows) of `key` in the scoring database, waiting for `want`."""
+    deadline = time.monotonic() + timeout
+    found = None
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            row = conn.execute("SELECT grade FROM grades WHERE entity_key = ?", (key,)).fetchone()
+            n = conn.execute("SELECT count(*) FROM grade_history WHERE entity_key = ?",
+                             (key,)).fetchone()[0]
+        found = (row[0], n) if row else None
+        if found and (want is None or found[0] == want):
+            return found
+        time.sleep(0.2)
+    return found
 
 
 REG = bearer("dev-regulator")
@@ -101,3 +132,40 @@ def test_model_card_is_served(stubs: tuple[Any, Any]) -> None:
     card = scoring.GetModelCard(scoring_pb2.GetModelCardRequest(), metadata=REG, timeout=10)
     assert card.version == default_version()
     assert "ynthetic" in card.model_card_markdown and card.scorecard_text
+
+
+def test_a_submitted_record_regrades_within_seconds(tmp: Path, stubs: tuple[Any, Any]) -> None:
+    records, scoring = stubs
+    code = uscc(20)
+    records.SubmitRecord(records_pb2.SubmitRecordRequest(
+        record=hr("first", code, tier="minor", no_penalty=True)),
+        metadata=bearer("dev-hr"), timeout=10)
+    first = stored_grade(tmp / "scoring.db", code)
+    assert first is not None
+    records.SubmitRecord(records_pb2.SubmitRecordRequest(
+        record=medical("grave", code, amount="1500000")), metadata=bearer("dev-medical"),
+        timeout=10)
+    assert stored_grade(tmp / "scoring.db", code, want="D") is not None
+    # The stored grade is the one Evaluate explains.
+    assert _evaluate(scoring, code).grade == "D"
+
+
+def test_consumer_resumes_from_its_cursor_after_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/records.db"
+    code_a, code_b = uscc(30), uscc(31)
+    with records_service(tmp_path, url, CREDIT_TODAY=TODAY) as (r_addr, _, _), \
+            grpc.insecure_channel(r_addr) as channel:
+        records = records_pb2_grpc.RecordsServiceStub(channel)
+        with scoring_service(tmp_path, url, r_addr):
+            records.SubmitRecord(records_pb2.SubmitRecordRequest(
+                record=medical("a", code_a, amount="1500000")),
+                metadata=bearer("dev-medical"), timeout=10)
+            assert stored_grade(tmp_path / "scoring.db", code_a, want="D") is not None
+        # Scoring is down while B's record arrives; it must catch up from its cursor.
+        records.SubmitRecord(records_pb2.SubmitRecordRequest(
+            record=medical("b", code_b, amount="1500000")), metadata=bearer("dev-medical"),
+            timeout=10)
+        with scoring_service(tmp_path, url, r_addr):
+            assert stored_grade(tmp_path / "scoring.db", code_b, want="D") is not None
+            grade_a = stored_grade(tmp_path / "scoring.db", code_a)
+    assert grade_a == ("D", 1)  # A was not graded twice into history
