@@ -35,6 +35,10 @@ def main() -> int:
     print("loading demo data (first start only) ...", flush=True)
     subprocess.run([sys.executable, "-m", "services.records.demo", "--entities", "1000",
                     "--seed", "7", "--if-empty"], cwd=ROOT, env=env, check=True)
+    if not (DATA / "scoring.db").exists():
+        # Every entity gets a grade, also those no change event will ever mention.
+        subprocess.run([sys.executable, "-m", "services.scoring.regrade"], cwd=ROOT, env=env,
+                       check=True)
     procs: list[subprocess.Popen[bytes]] = []
     for name, module, port, metrics in SERVICES:
         prefix = name.upper()
