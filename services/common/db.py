@@ -182,3 +182,22 @@ def migrate(engine: Engine, script_location: Path, schema: str) -> None:
         cfg.attributes["connection"] = conn
         cfg.attributes["schema"] = schema
         command.upgrade(cfg, "head")
+
+
+def run_migrations(metadata: MetaData, schema: str,
+                   version_table: str = "alembic_version") -> None:
+    """The body of every service's Alembic env.py (called by `migrate` through Alembic)."""
+    from alembic import context
+
+    connection = context.config.attributes["connection"]
+    postgres = connection.dialect.name == "postgresql"
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        version_table=version_table,
+        version_table_schema=schema if postgres else None,
+        include_schemas=True,
+        render_as_batch=not postgres,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
