@@ -57,7 +57,14 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def __init__(self, evaluator: Evaluator, records: Engine, protector: PersonalIdProtector,
                  today: Callable[[], date], model_dir: Path) -> None:
         self.evaluator, self.records, self.protector = evaluator, records, protector
-        self.today, self.model_dir = today, model_dir
+        self.today = today
+        model = evaluator.model
+        # The served model does not change while the process runs: build the card once.
+        self.model_card = scoring_pb2.ModelCard(
+            version=model.version,
+            model_card_markdown=(model_dir / "model_card.md").read_text(encoding="utf-8"),
+            metadata_json=json.dumps(model.metadata, ensure_ascii=False, sort_keys=True),
+            scorecard_text=model.scorecard.to_text())
 
     def _require(self) -> None:
         if not current_principal().roles & READERS:
@@ -96,13 +103,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     async def GetModelCard(self, request: scoring_pb2.GetModelCardRequest,
                            context: Any) -> scoring_pb2.ModelCard:
         self._require()
-        model = self.evaluator.model
-        card_path = self.model_dir / "model_card.md"
-        markdown = await asyncio.to_thread(card_path.read_text, encoding="utf-8")
-        return scoring_pb2.ModelCard(
-            version=model.version, model_card_markdown=markdown,
-            metadata_json=json.dumps(model.metadata, ensure_ascii=False, sort_keys=True),
-            scorecard_text=model.scorecard.to_text())
+        return self.model_card
 
 
 def register(servicer: ScoringServicer) -> Callable[[grpc.aio.Server], list[str]]:
