@@ -16,8 +16,9 @@ import math
 import os
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Literal, TypeVar, overload
 
@@ -27,6 +28,9 @@ __all__ = [
     "AuthMode",
     "ConfigError",
     "ServerSettings",
+    "clock",
+    "data_dir",
+    "database_url",
     "env_bool",
     "env_choice",
     "env_float",
@@ -34,6 +38,7 @@ __all__ = [
     "env_path",
     "env_prefix",
     "env_str",
+    "fixed_today",
     "parse_address",
     "pii_key",
 ]
@@ -355,3 +360,32 @@ def pii_key(env: Mapping[str, str] | None, data_dir: Path, *, dev: bool) -> byte
     if len(key) < 32:
         raise ConfigError("CREDIT_PII_KEY_FILE", "the key must be at least 32 bytes (64 hex)")
     return key
+
+
+# --- Platform-wide CREDIT_* settings -------------------------------------------------------
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """CREDIT_DATA_DIR: where the embedded default keeps its SQLite files and dev keys."""
+    path = env_path("CREDIT_DATA_DIR", Path("data"), env=env)
+    assert path is not None
+    return path
+
+
+def database_url(variable: str, sqlite_file: str, env: Mapping[str, str] | None = None) -> str:
+    """`variable`, else the embedded default: a SQLite file under the data directory."""
+    return env_str(variable, f"sqlite:///{data_dir(env) / sqlite_file}", env=env)
+
+
+def fixed_today(env: Mapping[str, str] | None = None) -> date | None:
+    """CREDIT_TODAY pins "today" for rehearsals and tests; production leaves it unset."""
+    value = env_str("CREDIT_TODAY", None, pattern=r"\d{4}-\d{2}-\d{2}", env=env)
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise ConfigError("CREDIT_TODAY", f"{value!r} is not a date") from None
+
+
+def clock(fixed: date | None) -> Callable[[], date]:
+    """The service's idea of today: the pinned date, else the calendar's."""
+    return (lambda: fixed) if fixed is not None else date.today

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from services.common.config import clock
 from services.common.server import serve
 from services.records.config import RecordsSettings
 from services.records.server import register, sweep_forever
@@ -13,9 +14,8 @@ from services.records.store import open_store
 
 def main() -> None:
     settings = RecordsSettings.from_env()
-    fixed = settings.fixed_today
     store = open_store(settings.database_url, pii_key=settings.pii_key,
-                       clock=(lambda: fixed) if fixed else None)
+                       clock=clock(settings.fixed_today))
     sweeper: asyncio.Task[None] | None = None
 
     async def on_start() -> None:

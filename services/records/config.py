@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from services.common.config import (
     ServerSettings,
+    data_dir,
+    database_url,
     env_float,
     env_int,
-    env_path,
-    env_str,
+    fixed_today,
     pii_key,
 )
 
@@ -37,16 +37,11 @@ class RecordsSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RecordsSettings:
         server = ServerSettings.from_env("records", GRPC_PORT, METRICS_PORT, env=env)
-        data_dir = env_path("CREDIT_DATA_DIR", Path("data"), env=env)
-        assert data_dir is not None
-        fixed = env_str("CREDIT_TODAY", None, pattern=r"\d{4}-\d{2}-\d{2}", env=env)
         return cls(
             server=server,
-            database_url=env_str(
-                "RECORDS_DATABASE_URL", f"sqlite:///{data_dir / 'records.db'}", env=env
-            ),
-            pii_key=pii_key(env, data_dir, dev=server.auth_mode == "dev"),
+            database_url=database_url("RECORDS_DATABASE_URL", "records.db", env),
+            pii_key=pii_key(env, data_dir(env), dev=server.auth_mode == "dev"),
             max_batch=env_int("RECORDS_MAX_BATCH", 5000, min_value=1, max_value=100_000, env=env),
             sweep_seconds=env_float("RECORDS_SWEEP_SECONDS", 60.0, min_value=0.1, env=env),
-            fixed_today=date.fromisoformat(fixed) if fixed else None,
+            fixed_today=fixed_today(env),
         )

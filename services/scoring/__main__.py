@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import date
 
 from models.registry import default_artifact_dir, load_dir
 from services.common.codes import PersonalIdProtector
+from services.common.config import clock
 from services.common.db import make_engine
 from services.common.server import serve
 from services.records.models import SCHEMA as RECORDS_SCHEMA
@@ -26,11 +26,10 @@ def main() -> None:
     # A corrupt or incompatible artifact stops the start with the reason (ModelArtifactError).
     scorecard, metadata = load_dir(model_dir)
     records = make_engine(settings.records_database_url, RECORDS_SCHEMA)
-    fixed = settings.fixed_today
     servicer = ScoringServicer(
         Evaluator(Model(scorecard, metadata), default_policy(), default_supervision()),
         records, PersonalIdProtector(settings.pii_key),
-        (lambda: fixed) if fixed else date.today, model_dir)
+        clock(settings.fixed_today), model_dir)
 
     grades = open_grade_store(settings.database_url)
     consumer = ChangeConsumer(settings.records_address, settings.records_token, records, grades,

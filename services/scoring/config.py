@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from services.common.config import ServerSettings, env_path, env_str, pii_key
+from services.common.config import (
+    ServerSettings,
+    data_dir,
+    database_url,
+    env_path,
+    env_str,
+    fixed_today,
+    pii_key,
+)
 
 GRPC_PORT = 50052
 METRICS_PORT = 9102
@@ -32,20 +40,24 @@ class ScoringSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ScoringSettings:
         server = ServerSettings.from_env("scoring", GRPC_PORT, METRICS_PORT, env=env)
-        data_dir = env_path("CREDIT_DATA_DIR", Path("data"), env=env)
-        assert data_dir is not None
-        fixed = env_str("CREDIT_TODAY", None, pattern=r"\d{4}-\d{2}-\d{2}", env=env)
         return cls(
             server=server,
-            records_database_url=env_str(
-                "SCORING_RECORDS_DATABASE_URL",
-                env_str("RECORDS_DATABASE_URL", f"sqlite:///{data_dir / 'records.db'}", env=env),
-                env=env),
+            records_database_url=records_database_url(env),
             model_dir=env_path("SCORING_MODEL_DIR", None, env=env),
-            pii_key=pii_key(env, data_dir, dev=server.auth_mode == "dev"),
-            fixed_today=date.fromisoformat(fixed) if fixed else None,
-            database_url=env_str("SCORING_DATABASE_URL",
-                                 f"sqlite:///{data_dir / 'scoring.db'}", env=env),
+            pii_key=pii_key(env, data_dir(env), dev=server.auth_mode == "dev"),
+            fixed_today=fixed_today(env),
+            database_url=scoring_database_url(env),
             records_address=env_str("SCORING_RECORDS_ADDRESS", "127.0.0.1:50051", env=env),
             records_token=env_str("SCORING_RECORDS_TOKEN", None, env=env),
         )
+
+
+def records_database_url(env: Mapping[str, str] | None = None) -> str:
+    """SCORING_RECORDS_DATABASE_URL (a read-only replica in production), else the records
+    service's own database."""
+    return env_str("SCORING_RECORDS_DATABASE_URL",
+                   database_url("RECORDS_DATABASE_URL", "records.db", env), env=env)
+
+
+def scoring_database_url(env: Mapping[str, str] | None = None) -> str:
+    return database_url("SCORING_DATABASE_URL", "scoring.db", env)

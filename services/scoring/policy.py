@@ -362,12 +362,16 @@ def decide_many(
 # --- Loading ---------------------------------------------------------------------------------
 
 
-def load_policy(path: Path | str = DEFAULT_POLICY_PATH) -> GradePolicy:
+def read_policy_file(path: Path | str) -> str:
+    """A policy document's text; an unreadable file is a PolicyError naming it."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(f"cannot read {path}: {exc.strerror}") from None
-    return GradePolicy.from_json(text)
+
+
+def load_policy(path: Path | str = DEFAULT_POLICY_PATH) -> GradePolicy:
+    return GradePolicy.from_json(read_policy_file(path))
 
 
 @cache

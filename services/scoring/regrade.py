@@ -13,7 +13,6 @@ spread the work; the writer lock keeps their writes from interleaving.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections import Counter
@@ -27,9 +26,11 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 
 from models.registry import ModelArtifactError, default_artifact_dir, load_dir
+from services.common.config import clock, env_path, fixed_today
 from services.common.db import make_engine
 from services.records.models import SCHEMA as RECORDS_SCHEMA
 from services.records.models import Entity
+from services.scoring.config import records_database_url, scoring_database_url
 from services.scoring.evaluate import Model
 from services.scoring.features import FEATURE_NAMES, FeatureBatch, feature_rows
 from services.scoring.policy import GRADES, GradePolicy, decide_many, default_policy
@@ -177,12 +178,7 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    data_dir = Path(os.environ.get("CREDIT_DATA_DIR", "data"))
-    records_default = os.environ.get("SCORING_RECORDS_DATABASE_URL",
-                                     os.environ.get("RECORDS_DATABASE_URL",
-                                                    f"sqlite:///{data_dir / 'records.db'}"))
-    scoring_default = os.environ.get("SCORING_DATABASE_URL",
-                                     f"sqlite:///{data_dir / 'scoring.db'}")
+    records_default, scoring_default = records_database_url(), scoring_database_url()
     ap = argparse.ArgumentParser(prog="python -m services.scoring.regrade",
                                  description="Re-grade every entity (or one shard) as of a date.")
     ap.add_argument("--records-database-url", default=records_default,
@@ -203,11 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error(str(exc))
     if args.batch < 1:
         ap.error("--batch must be at least 1")
-    fixed = os.environ.get("CREDIT_TODAY")
-    as_of = args.as_of or (date.fromisoformat(fixed) if fixed else date.today())
-    model_dir = args.model_dir or (Path(os.environ["SCORING_MODEL_DIR"])
-                                   if os.environ.get("SCORING_MODEL_DIR")
-                                   else default_artifact_dir())
+    as_of = args.as_of or clock(fixed_today())()
+    model_dir = args.model_dir or env_path("SCORING_MODEL_DIR") or default_artifact_dir()
     try:
         scorecard, metadata = load_dir(model_dir)
     except ModelArtifactError as exc:

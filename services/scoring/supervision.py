@@ -34,6 +34,7 @@ from services.scoring.policy import (
     expect_number,
     expect_object,
     expect_text,
+    read_policy_file,
 )
 
 __all__ = [
@@ -289,11 +290,7 @@ def _check_grade(g: GradeSupervision, grade: str, path: str) -> None:
 
 
 def load_supervision(path: Path | str = DEFAULT_SUPERVISION_PATH) -> SupervisionPolicy:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"cannot read {path}: {exc.strerror}") from None
-    return SupervisionPolicy.from_json(text)
+    return SupervisionPolicy.from_json(read_policy_file(path))
 
 
 @cache
