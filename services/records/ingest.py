@@ -159,16 +159,20 @@ def commit(store: Store, principal: Principal, prepared: Prepared) -> list[Resul
     return prepared.results
 
 
-def write_batch(store: Store, session: Session, principal: Principal,
-                batch: Sequence[records_pb2.RecordSubmission], *, note: str) -> list[Result]:
-    """Ingests inside the caller's writer transaction (workflows that create records)."""
-    prepared = prepare(store, principal, batch)
+def write_one(store: Store, session: Session, principal: Principal,
+              record: records_pb2.RecordSubmission, *, note: str) -> Result:
+    """Ingests one record inside the caller's writer transaction (workflows that create or
+    correct a record); a rejection is raised as its ServiceError."""
+    prepared = prepare(store, principal, [record])
     if prepared.valid:
         at = now()
         # Text ids created here commit with the caller's transaction; they are not cached.
         _apply(session, principal, _plan(session, prepared.valid, note, at), note, at,
                store.text_ids)
-    return prepared.results
+    result = prepared.results[0]
+    if result.error is not None:
+        raise result.error
+    return result
 
 
 @dataclass

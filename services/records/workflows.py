@@ -19,7 +19,7 @@ from services.common.auth import Principal
 from services.common.db import next_id
 from services.common.errors import ServiceError
 from services.records import departments
-from services.records.ingest import entity_row, write_batch
+from services.records.ingest import entity_row, write_one
 from services.records.models import (
     AgencyRegistration,
     AnnualReport,
@@ -230,10 +230,8 @@ def resolve_objection(store: Store, principal: Principal, objection_id: str, res
             if corrected is None or corrected.source_record_id != rec.source_record_id:
                 raise Invalid([("corrected", "the corrected record with the same "
                                 "source_record_id is required")])
-            result = write_batch(store, session, principal, [corrected],
-                                 note=f"corrected after objection {obj.id}")[0]
-            if result.error is not None:
-                raise result.error
+            result = write_one(store, session, principal, corrected,
+                               note=f"corrected after objection {obj.id}")
             if result.outcome != "corrected":
                 raise Invalid([("corrected", "does not differ from the record")])
         elif resolution == "upheld_withdrawn":
@@ -293,10 +291,8 @@ def resolve_commitment(store: Store, principal: Principal, commitment_id: str, s
             if record is None or not record.source_record_id:
                 raise Invalid([("record", "the dishonesty record of the broken commitment "
                                 "is required")])
-            result = write_batch(store, session, principal, [record],
-                                 note=f"违反信用承诺 (commitment {c.id})")[0]
-            if result.error is not None:
-                raise result.error
+            result = write_one(store, session, principal, record,
+                               note=f"违反信用承诺 (commitment {c.id})")
             if result.entity_key != key:
                 raise Invalid([("record.subject", "must be the committed entity")])
             c.record_id = result.record_id
