@@ -23,9 +23,11 @@ _sym_db = _symbol_database.Default()
 
 
 from credit.v1 import common_pb2 as credit_dot_v1_dot_common__pb2
+from credit.v1 import records_pb2 as credit_dot_v1_dot_records__pb2
+from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63redit/v1/scoring.proto\x12\tcredit.v1\x1a\x16\x63redit/v1/common.proto\"Z\n\x0f\x45valuateRequest\x12$\n\x06\x65ntity\x18\x01 \x01(\x0b\x32\x14.credit.v1.EntityRef\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\x12\n\ndepartment\x18\x03 \x01(\t\"M\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x13\n\x0bpoints_lost\x18\x02 \x01(\x01\x12\x0f\n\x07text_zh\x18\x03 \x01(\t\x12\x0f\n\x07text_en\x18\x04 \x01(\t\";\n\tGradeRule\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07text_zh\x18\x02 \x01(\t\x12\x0f\n\x07text_en\x18\x03 \x01(\t\"\xcb\x02\n\x0fSupervisionTier\x12\r\n\x05grade\x18\x01 \x01(\t\x12\x16\n\x0esampling_ratio\x18\x02 \x01(\x01\x12\x1a\n\x12sampling_ratio_min\x18\x03 \x01(\x01\x12\x1a\n\x12sampling_ratio_max\x18\x04 \x01(\x01\x12 \n\x18max_inspections_per_year\x18\x05 \x01(\x05\x12\x14\n\x0c\x66requency_zh\x18\x06 \x01(\t\x12\x14\n\x0c\x66requency_en\x18\x07 \x01(\t\x12\x13\n\x0bmeasures_zh\x18\x08 \x01(\t\x12\x13\n\x0bmeasures_en\x18\t \x01(\t\x12\x1c\n\x14proactive_inspection\x18\n \x01(\x08\x12\x17\n\x0fkey_supervision\x18\x0b \x01(\x08\x12\x15\n\rexempt_review\x18\x0c \x01(\x08\x12\x13\n\x0b\x63ontactless\x18\r \x01(\x08\"\xcf\x03\n\nEvaluation\x12\x12\n\nentity_key\x18\x01 \x01(\t\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x01\x12\r\n\x05grade\x18\x04 \x01(\t\x12\x13\n\x0bscore_grade\x18\x05 \x01(\t\x12\x12\n\ndecided_by\x18\x06 \x01(\t\x12)\n\x0bgrade_rules\x18\x07 \x03(\x0b\x32\x14.credit.v1.GradeRule\x12\"\n\x07reasons\x18\x08 \x03(\x0b\x32\x11.credit.v1.Reason\x12*\n\x0blegal_basis\x18\t \x03(\x0b\x32\x15.credit.v1.LegalBasis\x12(\n\x04tier\x18\n \x01(\x0b\x32\x1a.credit.v1.SupervisionTier\x12\x15\n\rmodel_version\x18\x0b \x01(\t\x12\x16\n\x0epolicy_version\x18\x0c \x01(\t\x12\x1b\n\x13supervision_version\x18\r \x01(\t\x12\x35\n\x08\x66\x65\x61tures\x18\x0e \x03(\x0b\x32#.credit.v1.Evaluation.FeaturesEntry\x1a/\n\rFeaturesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x15\n\x13GetModelCardRequest\"h\n\tModelCard\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x1b\n\x13model_card_markdown\x18\x02 \x01(\t\x12\x15\n\rmetadata_json\x18\x03 \x01(\t\x12\x16\n\x0escorecard_text\x18\x04 \x01(\t2\x95\x01\n\x0eScoringService\x12=\n\x08\x45valuate\x12\x1a.credit.v1.EvaluateRequest\x1a\x15.credit.v1.Evaluation\x12\x44\n\x0cGetModelCard\x12\x1e.credit.v1.GetModelCardRequest\x1a\x14.credit.v1.ModelCardb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63redit/v1/scoring.proto\x12\tcredit.v1\x1a\x16\x63redit/v1/common.proto\x1a\x17\x63redit/v1/records.proto\x1a\x17google/rpc/status.proto\"Z\n\x0f\x45valuateRequest\x12$\n\x06\x65ntity\x18\x01 \x01(\x0b\x32\x14.credit.v1.EntityRef\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\x12\n\ndepartment\x18\x03 \x01(\t\"M\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x13\n\x0bpoints_lost\x18\x02 \x01(\x01\x12\x0f\n\x07text_zh\x18\x03 \x01(\t\x12\x0f\n\x07text_en\x18\x04 \x01(\t\";\n\tGradeRule\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07text_zh\x18\x02 \x01(\t\x12\x0f\n\x07text_en\x18\x03 \x01(\t\"\xcb\x02\n\x0fSupervisionTier\x12\r\n\x05grade\x18\x01 \x01(\t\x12\x16\n\x0esampling_ratio\x18\x02 \x01(\x01\x12\x1a\n\x12sampling_ratio_min\x18\x03 \x01(\x01\x12\x1a\n\x12sampling_ratio_max\x18\x04 \x01(\x01\x12 \n\x18max_inspections_per_year\x18\x05 \x01(\x05\x12\x14\n\x0c\x66requency_zh\x18\x06 \x01(\t\x12\x14\n\x0c\x66requency_en\x18\x07 \x01(\t\x12\x13\n\x0bmeasures_zh\x18\x08 \x01(\t\x12\x13\n\x0bmeasures_en\x18\t \x01(\t\x12\x1c\n\x14proactive_inspection\x18\n \x01(\x08\x12\x17\n\x0fkey_supervision\x18\x0b \x01(\x08\x12\x15\n\rexempt_review\x18\x0c \x01(\x08\x12\x13\n\x0b\x63ontactless\x18\r \x01(\x08\"\xcf\x03\n\nEvaluation\x12\x12\n\nentity_key\x18\x01 \x01(\t\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x01\x12\r\n\x05grade\x18\x04 \x01(\t\x12\x13\n\x0bscore_grade\x18\x05 \x01(\t\x12\x12\n\ndecided_by\x18\x06 \x01(\t\x12)\n\x0bgrade_rules\x18\x07 \x03(\x0b\x32\x14.credit.v1.GradeRule\x12\"\n\x07reasons\x18\x08 \x03(\x0b\x32\x11.credit.v1.Reason\x12*\n\x0blegal_basis\x18\t \x03(\x0b\x32\x15.credit.v1.LegalBasis\x12(\n\x04tier\x18\n \x01(\x0b\x32\x1a.credit.v1.SupervisionTier\x12\x15\n\rmodel_version\x18\x0b \x01(\t\x12\x16\n\x0epolicy_version\x18\x0c \x01(\t\x12\x1b\n\x13supervision_version\x18\r \x01(\t\x12\x35\n\x08\x66\x65\x61tures\x18\x0e \x03(\x0b\x32#.credit.v1.Evaluation.FeaturesEntry\x1a/\n\rFeaturesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x15\n\x13GetModelCardRequest\"h\n\tModelCard\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x1b\n\x13model_card_markdown\x18\x02 \x01(\t\x12\x15\n\rmetadata_json\x18\x03 \x01(\t\x12\x16\n\x0escorecard_text\x18\x04 \x01(\t\"0\n\rFeatureMatrix\x12\x0f\n\x07\x63olumns\x18\x01 \x03(\t\x12\x0e\n\x06values\x18\x02 \x03(\x01\"X\n\x0b\x45ntityBatch\x12&\n\x08\x65ntities\x18\x01 \x03(\x0b\x32\x14.credit.v1.EntityRef\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\x12\n\ndepartment\x18\x03 \x01(\t\"\x8f\x01\n\x14\x45valuateBatchRequest\x12*\n\x08\x65ntities\x18\x01 \x01(\x0b\x32\x16.credit.v1.EntityBatchH\x00\x12,\n\x08\x66\x65\x61tures\x18\x02 \x01(\x0b\x32\x18.credit.v1.FeatureMatrixH\x00\x12\x14\n\x0cwith_reasons\x18\x03 \x01(\x08\x42\x07\n\x05\x62\x61tch\"Y\n\tBatchItem\x12!\n\x05\x65rror\x18\x01 \x01(\x0b\x32\x12.google.rpc.Status\x12)\n\nevaluation\x18\x02 \x01(\x0b\x32\x15.credit.v1.Evaluation\"=\n\nScoredRows\x12\x0e\n\x06scores\x18\x01 \x03(\x01\x12\x0e\n\x06grades\x18\x02 \x01(\t\x12\x0f\n\x07reasons\x18\x03 \x03(\t\"\xb3\x01\n\x15\x45valuateBatchResponse\x12!\n\x05\x65rror\x18\x01 \x01(\x0b\x32\x12.google.rpc.Status\x12#\n\x05items\x18\x02 \x03(\x0b\x32\x14.credit.v1.BatchItem\x12#\n\x04rows\x18\x03 \x01(\x0b\x32\x15.credit.v1.ScoredRows\x12\x15\n\rmodel_version\x18\x04 \x01(\t\x12\x16\n\x0epolicy_version\x18\x05 \x01(\t\"I\n\x0eRegradeRequest\x12\r\n\x05\x61s_of\x18\x01 \x01(\t\x12\x13\n\x0bshard_index\x18\x02 \x01(\x05\x12\x13\n\x0bshard_count\x18\x03 \x01(\x05\"\xde\x01\n\x0fRegradeProgress\x12\x0c\n\x04\x64one\x18\x01 \x01(\x03\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x0f\n\x07written\x18\x03 \x01(\x03\x12\x0f\n\x07history\x18\x04 \x01(\x03\x12\x39\n\x08\x62y_grade\x18\x05 \x03(\x0b\x32\'.credit.v1.RegradeProgress.ByGradeEntry\x12\x0f\n\x07seconds\x18\x06 \x01(\x01\x12\x10\n\x08\x64one_all\x18\x07 \x01(\x08\x1a.\n\x0c\x42yGradeEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"N\n\x0fGetGradeRequest\x12$\n\x06\x65ntity\x18\x01 \x01(\x0b\x32\x14.credit.v1.EntityRef\x12\x15\n\rhistory_limit\x18\x02 \x01(\x05\"\xc3\x01\n\x0bGradeChange\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x12\n\nentity_key\x18\x02 \x01(\t\x12\x16\n\x0eprevious_grade\x18\x03 \x01(\t\x12\r\n\x05grade\x18\x04 \x01(\t\x12\r\n\x05score\x18\x05 \x01(\x01\x12\r\n\x05\x63\x61use\x18\x06 \x01(\t\x12\x15\n\rmodel_version\x18\x07 \x01(\t\x12\x16\n\x0epolicy_version\x18\x08 \x01(\t\x12\r\n\x05\x61s_of\x18\t \x01(\t\x12\x11\n\tgraded_at\x18\n \x01(\t\"\xec\x02\n\x0cGradeSummary\x12\x12\n\nentity_key\x18\x01 \x01(\t\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.credit.v1.EntityKind\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x12\n\ndisplay_id\x18\x04 \x01(\t\x12\x13\n\x0bregion_code\x18\x05 \x01(\t\x12\x10\n\x08industry\x18\x06 \x01(\t\x12\"\n\x07sources\x18\x07 \x03(\x0e\x32\x11.credit.v1.Source\x12\r\n\x05grade\x18\x08 \x01(\t\x12\r\n\x05score\x18\t \x01(\x01\x12\x13\n\x0bscore_grade\x18\n \x01(\t\x12\x12\n\ndecided_by\x18\x0b \x01(\t\x12\x0f\n\x07reasons\x18\x0c \x03(\t\x12\x15\n\rmodel_version\x18\r \x01(\t\x12\x16\n\x0epolicy_version\x18\x0e \x01(\t\x12\r\n\x05\x61s_of\x18\x0f \x01(\t\x12\x11\n\tgraded_at\x18\x10 \x01(\t\x12\r\n\x05\x63\x61use\x18\x11 \x01(\t\"\x83\x02\n\x0bGradeRecord\x12&\n\x05grade\x18\x01 \x01(\x0b\x32\x17.credit.v1.GradeSummary\x12)\n\x0bgrade_rules\x18\x02 \x03(\x0b\x32\x14.credit.v1.GradeRule\x12\"\n\x07reasons\x18\x03 \x03(\x0b\x32\x11.credit.v1.Reason\x12*\n\x0blegal_basis\x18\x04 \x03(\x0b\x32\x15.credit.v1.LegalBasis\x12(\n\x04tier\x18\x05 \x01(\x0b\x32\x1a.credit.v1.SupervisionTier\x12\'\n\x07history\x18\x06 \x03(\x0b\x32\x16.credit.v1.GradeChange\"\x92\x01\n\x0bGradeFilter\x12\x0e\n\x06grades\x18\x01 \x03(\t\x12\x15\n\rregion_prefix\x18\x02 \x01(\t\x12\x12\n\nindustries\x18\x03 \x03(\t\x12\"\n\x07sources\x18\x04 \x03(\x0e\x32\x11.credit.v1.Source\x12$\n\x05kinds\x18\x05 \x03(\x0e\x32\x15.credit.v1.EntityKind\"b\n\x11ListGradesRequest\x12&\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x16.credit.v1.GradeFilter\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"V\n\x12ListGradesResponse\x12\'\n\x06grades\x18\x01 \x03(\x0b\x32\x17.credit.v1.GradeSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"N\n\x12\x43ountGradesRequest\x12&\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x16.credit.v1.GradeFilter\x12\x10\n\x08group_by\x18\x02 \x01(\t\"9\n\nGradeCount\x12\r\n\x05group\x18\x01 \x01(\t\x12\r\n\x05grade\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"K\n\x13\x43ountGradesResponse\x12%\n\x06\x63ounts\x18\x01 \x03(\x0b\x32\x15.credit.v1.GradeCount\x12\r\n\x05total\x18\x02 \x01(\x03\"P\n\x18WatchGradeChangesRequest\x12\x10\n\x08\x61\x66ter_id\x18\x01 \x01(\x03\x12\x0e\n\x06\x66ollow\x18\x02 \x01(\x08\x12\x12\n\nbatch_size\x18\x03 \x01(\x05\"&\n\x10GetPolicyRequest\x12\x12\n\ndepartment\x18\x01 \x01(\t\"\xe8\x01\n\x06Policy\x12\x1c\n\x14grade_policy_version\x18\x01 \x01(\t\x12\x12\n\nthresholds\x18\x02 \x03(\x01\x12(\n\nhard_rules\x18\x03 \x03(\x0b\x32\x14.credit.v1.GradeRule\x12\x1b\n\x13supervision_version\x18\x04 \x01(\t\x12)\n\x05tiers\x18\x05 \x03(\x0b\x32\x1a.credit.v1.SupervisionTier\x12\x19\n\x11grade_policy_json\x18\x06 \x01(\t\x12\x1f\n\x17supervision_policy_json\x18\x07 \x01(\t\"I\n\tInspector\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61pacity\x18\x03 \x01(\x05\x12\x10\n\x08recusals\x18\x04 \x03(\t\"\x91\x02\n\x19\x44rawInspectionPlanRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\ndepartment\x18\x02 \x01(\t\x12\x11\n\ttask_name\x18\x03 \x01(\t\x12\x11\n\ttask_date\x18\x04 \x01(\t\x12&\n\x06\x66ilter\x18\x05 \x01(\x0b\x32\x16.credit.v1.GradeFilter\x12(\n\ninspectors\x18\x06 \x03(\x0b\x32\x14.credit.v1.Inspector\x12\x1d\n\x15inspectors_per_entity\x18\x07 \x01(\x05\x12\'\n\ttriggered\x18\x08 \x03(\x0b\x32\x14.credit.v1.EntityRef\x12\x0c\n\x04seed\x18\t \x01(\t\"\x8e\x01\n\x0b\x44rawStratum\x12\r\n\x05grade\x18\x01 \x01(\t\x12\x12\n\ncandidates\x18\x02 \x01(\x03\x12\x11\n\ttriggered\x18\x03 \x01(\x03\x12\x19\n\x11\x65xcluded_previous\x18\x04 \x01(\x03\x12\x10\n\x08\x65ligible\x18\x05 \x01(\x03\x12\r\n\x05ratio\x18\x06 \x01(\t\x12\r\n\x05\x64rawn\x18\x07 \x01(\x03\"\xbf\x01\n\x11PlannedInspection\x12\x12\n\nentity_key\x18\x01 \x01(\t\x12\r\n\x05grade\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x15\n\rinspector_ids\x18\x04 \x03(\t\x12\x13\n\x0bregion_code\x18\x05 \x01(\t\x12\x10\n\x08industry\x18\x06 \x01(\t\x12\x0c\n\x04name\x18\x07 \x01(\t\x12+\n\x06result\x18\x08 \x01(\x0b\x32\x1b.credit.v1.InspectionResult\"\xab\x03\n\x0eInspectionPlan\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x12\n\ndepartment\x18\x02 \x01(\t\x12\x11\n\ttask_name\x18\x03 \x01(\t\x12\x11\n\ttask_date\x18\x04 \x01(\t\x12\x0c\n\x04seed\x18\x05 \x01(\t\x12\x11\n\talgorithm\x18\x06 \x01(\t\x12\x16\n\x0epolicy_version\x18\x07 \x01(\t\x12\x16\n\x0e\x63\x61ndidate_hash\x18\x08 \x01(\t\x12\x16\n\x0einspector_hash\x18\t \x01(\t\x12\x15\n\rprevious_hash\x18\n \x01(\t\x12\x11\n\tplan_hash\x18\x0b \x01(\t\x12\x1d\n\x15inspectors_per_entity\x18\x0c \x01(\x05\x12&\n\x06strata\x18\r \x03(\x0b\x32\x16.credit.v1.DrawStratum\x12.\n\x08\x65ntities\x18\x0e \x03(\x0b\x32\x1c.credit.v1.PlannedInspection\x12\x18\n\x10previous_plan_id\x18\x0f \x01(\t\x12\x12\n\ncreated_at\x18\x10 \x01(\t\x12\x16\n\x0epublished_json\x18\x11 \x01(\t\"+\n\x18GetInspectionPlanRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\"W\n\x1aListInspectionPlansRequest\x12\x12\n\ndepartment\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"`\n\x1bListInspectionPlansResponse\x12(\n\x05plans\x18\x01 \x03(\x0b\x32\x19.credit.v1.InspectionPlan\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"R\n\x1bVerifyInspectionPlanRequest\x12\x11\n\x07plan_id\x18\x01 \x01(\tH\x00\x12\x18\n\x0epublished_json\x18\x02 \x01(\tH\x00\x42\x06\n\x04plan\"R\n\x1cVerifyInspectionPlanResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x10\n\x08problems\x18\x02 \x03(\t\x12\x11\n\tplan_hash\x18\x03 \x01(\t\"\xc7\x01\n\x1dRecordInspectionResultRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x12\n\nentity_key\x18\x02 \x01(\t\x12-\n\x07outcome\x18\x03 \x01(\x0e\x32\x1c.credit.v1.InspectionOutcome\x12\x0f\n\x07summary\x18\x04 \x01(\t\x12\x14\n\x0cinspected_on\x18\x05 \x01(\t\x12+\n\x06record\x18\x06 \x01(\x0b\x32\x1b.credit.v1.RecordSubmission\"\xca\x01\n\x10InspectionResult\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x12\n\nentity_key\x18\x02 \x01(\t\x12-\n\x07outcome\x18\x03 \x01(\x0e\x32\x1c.credit.v1.InspectionOutcome\x12\x0f\n\x07summary\x18\x04 \x01(\t\x12\x14\n\x0cinspected_on\x18\x05 \x01(\t\x12\x11\n\trecord_id\x18\x06 \x01(\t\x12\x13\n\x0brecorded_by\x18\x07 \x01(\t\x12\x13\n\x0brecorded_at\x18\x08 \x01(\t*\xbd\x01\n\x11InspectionOutcome\x12\"\n\x1eINSPECTION_OUTCOME_UNSPECIFIED\x10\x00\x12\x1c\n\x18INSPECTION_OUTCOME_CLEAR\x10\x01\x12 \n\x1cINSPECTION_OUTCOME_CORRECTED\x10\x02\x12\x1e\n\x1aINSPECTION_OUTCOME_FINDING\x10\x03\x12$\n INSPECTION_OUTCOME_NOT_INSPECTED\x10\x04\x32\xf7\x08\n\x0eScoringService\x12=\n\x08\x45valuate\x12\x1a.credit.v1.EvaluateRequest\x1a\x15.credit.v1.Evaluation\x12V\n\rEvaluateBatch\x12\x1f.credit.v1.EvaluateBatchRequest\x1a .credit.v1.EvaluateBatchResponse(\x01\x30\x01\x12\x42\n\x07Regrade\x12\x19.credit.v1.RegradeRequest\x1a\x1a.credit.v1.RegradeProgress0\x01\x12>\n\x08GetGrade\x12\x1a.credit.v1.GetGradeRequest\x1a\x16.credit.v1.GradeRecord\x12I\n\nListGrades\x12\x1c.credit.v1.ListGradesRequest\x1a\x1d.credit.v1.ListGradesResponse\x12L\n\x0b\x43ountGrades\x12\x1d.credit.v1.CountGradesRequest\x1a\x1e.credit.v1.CountGradesResponse\x12R\n\x11WatchGradeChanges\x12#.credit.v1.WatchGradeChangesRequest\x1a\x16.credit.v1.GradeChange0\x01\x12\x44\n\x0cGetModelCard\x12\x1e.credit.v1.GetModelCardRequest\x1a\x14.credit.v1.ModelCard\x12;\n\tGetPolicy\x12\x1b.credit.v1.GetPolicyRequest\x1a\x11.credit.v1.Policy\x12U\n\x12\x44rawInspectionPlan\x12$.credit.v1.DrawInspectionPlanRequest\x1a\x19.credit.v1.InspectionPlan\x12S\n\x11GetInspectionPlan\x12#.credit.v1.GetInspectionPlanRequest\x1a\x19.credit.v1.InspectionPlan\x12\x64\n\x13ListInspectionPlans\x12%.credit.v1.ListInspectionPlansRequest\x1a&.credit.v1.ListInspectionPlansResponse\x12g\n\x14VerifyInspectionPlan\x12&.credit.v1.VerifyInspectionPlanRequest\x1a\'.credit.v1.VerifyInspectionPlanResponse\x12_\n\x16RecordInspectionResult\x12(.credit.v1.RecordInspectionResultRequest\x1a\x1b.credit.v1.InspectionResultb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,22 +36,94 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EVALUATION_FEATURESENTRY']._loaded_options = None
   _globals['_EVALUATION_FEATURESENTRY']._serialized_options = b'8\001'
-  _globals['_EVALUATEREQUEST']._serialized_start=62
-  _globals['_EVALUATEREQUEST']._serialized_end=152
-  _globals['_REASON']._serialized_start=154
-  _globals['_REASON']._serialized_end=231
-  _globals['_GRADERULE']._serialized_start=233
-  _globals['_GRADERULE']._serialized_end=292
-  _globals['_SUPERVISIONTIER']._serialized_start=295
-  _globals['_SUPERVISIONTIER']._serialized_end=626
-  _globals['_EVALUATION']._serialized_start=629
-  _globals['_EVALUATION']._serialized_end=1092
-  _globals['_EVALUATION_FEATURESENTRY']._serialized_start=1045
-  _globals['_EVALUATION_FEATURESENTRY']._serialized_end=1092
-  _globals['_GETMODELCARDREQUEST']._serialized_start=1094
-  _globals['_GETMODELCARDREQUEST']._serialized_end=1115
-  _globals['_MODELCARD']._serialized_start=1117
-  _globals['_MODELCARD']._serialized_end=1221
-  _globals['_SCORINGSERVICE']._serialized_start=1224
-  _globals['_SCORINGSERVICE']._serialized_end=1373
+  _globals['_REGRADEPROGRESS_BYGRADEENTRY']._loaded_options = None
+  _globals['_REGRADEPROGRESS_BYGRADEENTRY']._serialized_options = b'8\001'
+  _globals['_INSPECTIONOUTCOME']._serialized_start=5940
+  _globals['_INSPECTIONOUTCOME']._serialized_end=6129
+  _globals['_EVALUATEREQUEST']._serialized_start=112
+  _globals['_EVALUATEREQUEST']._serialized_end=202
+  _globals['_REASON']._serialized_start=204
+  _globals['_REASON']._serialized_end=281
+  _globals['_GRADERULE']._serialized_start=283
+  _globals['_GRADERULE']._serialized_end=342
+  _globals['_SUPERVISIONTIER']._serialized_start=345
+  _globals['_SUPERVISIONTIER']._serialized_end=676
+  _globals['_EVALUATION']._serialized_start=679
+  _globals['_EVALUATION']._serialized_end=1142
+  _globals['_EVALUATION_FEATURESENTRY']._serialized_start=1095
+  _globals['_EVALUATION_FEATURESENTRY']._serialized_end=1142
+  _globals['_GETMODELCARDREQUEST']._serialized_start=1144
+  _globals['_GETMODELCARDREQUEST']._serialized_end=1165
+  _globals['_MODELCARD']._serialized_start=1167
+  _globals['_MODELCARD']._serialized_end=1271
+  _globals['_FEATUREMATRIX']._serialized_start=1273
+  _globals['_FEATUREMATRIX']._serialized_end=1321
+  _globals['_ENTITYBATCH']._serialized_start=1323
+  _globals['_ENTITYBATCH']._serialized_end=1411
+  _globals['_EVALUATEBATCHREQUEST']._serialized_start=1414
+  _globals['_EVALUATEBATCHREQUEST']._serialized_end=1557
+  _globals['_BATCHITEM']._serialized_start=1559
+  _globals['_BATCHITEM']._serialized_end=1648
+  _globals['_SCOREDROWS']._serialized_start=1650
+  _globals['_SCOREDROWS']._serialized_end=1711
+  _globals['_EVALUATEBATCHRESPONSE']._serialized_start=1714
+  _globals['_EVALUATEBATCHRESPONSE']._serialized_end=1893
+  _globals['_REGRADEREQUEST']._serialized_start=1895
+  _globals['_REGRADEREQUEST']._serialized_end=1968
+  _globals['_REGRADEPROGRESS']._serialized_start=1971
+  _globals['_REGRADEPROGRESS']._serialized_end=2193
+  _globals['_REGRADEPROGRESS_BYGRADEENTRY']._serialized_start=2147
+  _globals['_REGRADEPROGRESS_BYGRADEENTRY']._serialized_end=2193
+  _globals['_GETGRADEREQUEST']._serialized_start=2195
+  _globals['_GETGRADEREQUEST']._serialized_end=2273
+  _globals['_GRADECHANGE']._serialized_start=2276
+  _globals['_GRADECHANGE']._serialized_end=2471
+  _globals['_GRADESUMMARY']._serialized_start=2474
+  _globals['_GRADESUMMARY']._serialized_end=2838
+  _globals['_GRADERECORD']._serialized_start=2841
+  _globals['_GRADERECORD']._serialized_end=3100
+  _globals['_GRADEFILTER']._serialized_start=3103
+  _globals['_GRADEFILTER']._serialized_end=3249
+  _globals['_LISTGRADESREQUEST']._serialized_start=3251
+  _globals['_LISTGRADESREQUEST']._serialized_end=3349
+  _globals['_LISTGRADESRESPONSE']._serialized_start=3351
+  _globals['_LISTGRADESRESPONSE']._serialized_end=3437
+  _globals['_COUNTGRADESREQUEST']._serialized_start=3439
+  _globals['_COUNTGRADESREQUEST']._serialized_end=3517
+  _globals['_GRADECOUNT']._serialized_start=3519
+  _globals['_GRADECOUNT']._serialized_end=3576
+  _globals['_COUNTGRADESRESPONSE']._serialized_start=3578
+  _globals['_COUNTGRADESRESPONSE']._serialized_end=3653
+  _globals['_WATCHGRADECHANGESREQUEST']._serialized_start=3655
+  _globals['_WATCHGRADECHANGESREQUEST']._serialized_end=3735
+  _globals['_GETPOLICYREQUEST']._serialized_start=3737
+  _globals['_GETPOLICYREQUEST']._serialized_end=3775
+  _globals['_POLICY']._serialized_start=3778
+  _globals['_POLICY']._serialized_end=4010
+  _globals['_INSPECTOR']._serialized_start=4012
+  _globals['_INSPECTOR']._serialized_end=4085
+  _globals['_DRAWINSPECTIONPLANREQUEST']._serialized_start=4088
+  _globals['_DRAWINSPECTIONPLANREQUEST']._serialized_end=4361
+  _globals['_DRAWSTRATUM']._serialized_start=4364
+  _globals['_DRAWSTRATUM']._serialized_end=4506
+  _globals['_PLANNEDINSPECTION']._serialized_start=4509
+  _globals['_PLANNEDINSPECTION']._serialized_end=4700
+  _globals['_INSPECTIONPLAN']._serialized_start=4703
+  _globals['_INSPECTIONPLAN']._serialized_end=5130
+  _globals['_GETINSPECTIONPLANREQUEST']._serialized_start=5132
+  _globals['_GETINSPECTIONPLANREQUEST']._serialized_end=5175
+  _globals['_LISTINSPECTIONPLANSREQUEST']._serialized_start=5177
+  _globals['_LISTINSPECTIONPLANSREQUEST']._serialized_end=5264
+  _globals['_LISTINSPECTIONPLANSRESPONSE']._serialized_start=5266
+  _globals['_LISTINSPECTIONPLANSRESPONSE']._serialized_end=5362
+  _globals['_VERIFYINSPECTIONPLANREQUEST']._serialized_start=5364
+  _globals['_VERIFYINSPECTIONPLANREQUEST']._serialized_end=5446
+  _globals['_VERIFYINSPECTIONPLANRESPONSE']._serialized_start=5448
+  _globals['_VERIFYINSPECTIONPLANRESPONSE']._serialized_end=5530
+  _globals['_RECORDINSPECTIONRESULTREQUEST']._serialized_start=5533
+  _globals['_RECORDINSPECTIONRESULTREQUEST']._serialized_end=5732
+  _globals['_INSPECTIONRESULT']._serialized_start=5735
+  _globals['_INSPECTIONRESULT']._serialized_end=5937
+  _globals['_SCORINGSERVICE']._serialized_start=6132
+  _globals['_SCORINGSERVICE']._serialized_end=7275
 # @@protoc_insertion_point(module_scope)

@@ -39,10 +39,70 @@ class ScoringServiceStub:
                 request_serializer=credit_dot_v1_dot_scoring__pb2.EvaluateRequest.SerializeToString,
                 response_deserializer=credit_dot_v1_dot_scoring__pb2.Evaluation.FromString,
                 _registered_method=True)
+        self.EvaluateBatch = channel.stream_stream(
+                '/credit.v1.ScoringService/EvaluateBatch',
+                request_serializer=credit_dot_v1_dot_scoring__pb2.EvaluateBatchRequest.SerializeToString,
+                response_deserializer=credit_dot_v1_dot_scoring__pb2.EvaluateBatchResponse.FromString,
+                _registered_method=True)
+        self.Regrade = channel.unary_stream(
+                '/credit.v1.ScoringService/Regrade',
+                request_serializer=credit_dot_v1_dot_scoring__pb2.RegradeRequest.SerializeToString,
+                response_deserializer=credit_dot_v1_dot_scoring__pb2.RegradeProgress.FromString,
+                _registered_method=True)
+        self.GetGrade = channel.unary_unary(
+                '/credit.v1.ScoringService/GetGrade',
+                request_serializer=credit_dot_v1_dot_scoring__pb2.GetGradeRequest.SerializeToString,
+                response_deserializer=credit_dot_v1_dot_scoring__pb2.GradeRecord.FromString,
+                _registered_method=True)
+        self.ListGrades = channel.unary_unary(
+                '/credit.v1.ScoringService/ListGrades',
+                request_serializer=credit_dot_v1_dot_scoring__pb2.ListGradesRequest.SerializeToString,
+                response_deserializer=credit_dot_v1_dot_scoring__pb2.ListGradesResponse.FromString,
+                _registered_method=True)
+        self.CountGrades = channel.unary_unary(
+                '/credit.v1.ScoringService/CountGrades',
+                request_serializer=credit_dot_v1_dot_scoring__pb2.CountGradesRequest.SerializeToString,
+                response_deserializer=credit_dot_v1_dot_scoring__pb2.CountGradesResponse.FromString,
+                _registered_method=True)
+        self.WatchGradeChanges = channel.unary_stream(
+                '/credit.v1.ScoringService/WatchGradeChanges',
+                request_serializer=credit_dot_v1_dot_scoring__pb2.WatchGradeChangesRequest.SerializeToString,
+                response_deserializer=credit_dot_v1_dot_scoring__pb2.GradeChange.FromString,
+                _registered_method=True)
         self.GetModelCard = channel.unary_unary(
                 '/credit.v1.ScoringService/GetModelCard',
                 request_serializer=credit_dot_v1_dot_scoring__pb2.GetModelCardRequest.SerializeToString,
                 response_deserializer=credit_dot_v1_dot_scoring__pb2.ModelCard.FromString,
+                _registered_method=True)
+        self.GetPolicy = channel.unary_unary(
+                '/credit.v1.ScoringService/GetPolicy',
+                request_serializer=credit_dot_v1_dot_scoring__pb2.GetPolicyRequest.SerializeToString,
+                response_deserializer=credit_dot_v1_dot_scoring__pb2.Policy.FromString,
+                _registered_method=True)
+        self.DrawInspectionPlan = channel.unary_unary(
+                '/credit.v1.ScoringService/DrawInspectionPlan',
+                request_serializer=credit_dot_v1_dot_scoring__pb2.DrawInspectionPlanRequest.SerializeToString,
+                response_deserializer=credit_dot_v1_dot_scoring__pb2.InspectionPlan.FromString,
+                _registered_method=True)
+        self.GetInspectionPlan = channel.unary_unary(
+                '/credit.v1.ScoringService/GetInspectionPlan',
+                request_serializer=credit_dot_v1_dot_scoring__pb2.GetInspectionPlanRequest.SerializeToString,
+                response_deserializer=credit_dot_v1_dot_scoring__pb2.InspectionPlan.FromString,
+                _registered_method=True)
+        self.ListInspectionPlans = channel.unary_unary(
+                '/credit.v1.ScoringService/ListInspectionPlans',
+                request_serializer=credit_dot_v1_dot_scoring__pb2.ListInspectionPlansRequest.SerializeToString,
+                response_deserializer=credit_dot_v1_dot_scoring__pb2.ListInspectionPlansResponse.FromString,
+                _registered_method=True)
+        self.VerifyInspectionPlan = channel.unary_unary(
+                '/credit.v1.ScoringService/VerifyInspectionPlan',
+                request_serializer=credit_dot_v1_dot_scoring__pb2.VerifyInspectionPlanRequest.SerializeToString,
+                response_deserializer=credit_dot_v1_dot_scoring__pb2.VerifyInspectionPlanResponse.FromString,
+                _registered_method=True)
+        self.RecordInspectionResult = channel.unary_unary(
+                '/credit.v1.ScoringService/RecordInspectionResult',
+                request_serializer=credit_dot_v1_dot_scoring__pb2.RecordInspectionResultRequest.SerializeToString,
+                response_deserializer=credit_dot_v1_dot_scoring__pb2.InspectionResult.FromString,
                 _registered_method=True)
 
 
@@ -57,8 +117,120 @@ class ScoringServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EvaluateBatch(self, request_iterator, context):
+        """Many evaluations on one stream: each request message is answered by one response, in
+        order. A message holds either entity references (at most 1,000; evaluated as of a date
+        from their credit files) or a feature matrix (at most 100,000 rows; scored and graded
+        from the features alone, as the bulk re-grade does). An unknown entity is reported in
+        its item and never aborts the others; an oversized or malformed message is answered
+        with INVALID_ARGUMENT on its `error` and the stream goes on.
+        Errors (ending the stream): UNAUTHENTICATED, PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Regrade(self, request, context):
+        """Re-grades every entity (or one shard) as of a date and stores the grades, streaming
+        progress; the last message has done = true. Admin only. Errors: PERMISSION_DENIED,
+        INVALID_ARGUMENT (date, shard), ABORTED (another re-grade is running in this process).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetGrade(self, request, context):
+        """An entity's stored current grade and its grade history (newest first).
+        Errors: NOT_FOUND (never graded), INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGrades(self, request, context):
+        """Tiered lists (分级分类名单): stored grades filtered by grade, region, industry, source
+        and kind, in keyset pages ordered by (grade, entity_key). Errors: INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CountGrades(self, request, context):
+        """Counts of stored grades by grade and by region or industry, for the dashboard chart.
+        Errors: INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchGradeChanges(self, request, context):
+        """Grade changes (the grade history) from a cursor (exclusive), in order; with follow =
+        true the stream stays open and pushes new changes. Errors: INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetModelCard(self, request, context):
         """The serving model's card (markdown), metadata and human-readable scorecard table.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPolicy(self, request, context):
+        """------------------------------------------------------------ supervision (双随机、一公开)
+
+        The grade policy and the supervision table (merged for a department, if given).
+        Errors: INVALID_ARGUMENT (unknown department).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DrawInspectionPlan(self, request, context):
+        """Draws a 双随机 plan for a department's task from the stored grades (filters: region,
+        industry, source), stratified by grade, with inspectors assigned at random; stores and
+        returns it. The plan is reproducible from its seed and inputs (algorithm draw-v1).
+        Idempotent on (department, request_id). Department or admin; a department draws only
+        for itself. Errors: INVALID_ARGUMENT, PERMISSION_DENIED, FAILED_PRECONDITION (too few
+        inspectors or capacity: nothing is drawn or stored), ALREADY_EXISTS (request_id reused
+        with different inputs).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInspectionPlan(self, request, context):
+        """A stored plan with its published results. Errors: NOT_FOUND, INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInspectionPlans(self, request, context):
+        """Lists stored plans, newest first. Errors: INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyInspectionPlan(self, request, context):
+        """Recomputes a plan from its published inputs and compares: a stored plan by id, or a
+        plan document given in full (as published). Errors: NOT_FOUND, INVALID_ARGUMENT
+        (malformed document).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordInspectionResult(self, request, context):
+        """Records (and publishes, 一公开) the outcome of one planned inspection. A finding may
+        carry a dishonesty record, which is submitted to the records service on the caller's
+        behalf. Idempotent: the same result again is unchanged. Only the plan's department.
+        Errors: NOT_FOUND (plan, or entity not in the plan), PERMISSION_DENIED,
+        INVALID_ARGUMENT (including the record's violations), ALREADY_EXISTS (a different
+        result is already recorded), UNAVAILABLE (records service unreachable: nothing stored).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -72,10 +244,70 @@ def add_ScoringServiceServicer_to_server(servicer, server):
                     request_deserializer=credit_dot_v1_dot_scoring__pb2.EvaluateRequest.FromString,
                     response_serializer=credit_dot_v1_dot_scoring__pb2.Evaluation.SerializeToString,
             ),
+            'EvaluateBatch': grpc.stream_stream_rpc_method_handler(
+                    servicer.EvaluateBatch,
+                    request_deserializer=credit_dot_v1_dot_scoring__pb2.EvaluateBatchRequest.FromString,
+                    response_serializer=credit_dot_v1_dot_scoring__pb2.EvaluateBatchResponse.SerializeToString,
+            ),
+            'Regrade': grpc.unary_stream_rpc_method_handler(
+                    servicer.Regrade,
+                    request_deserializer=credit_dot_v1_dot_scoring__pb2.RegradeRequest.FromString,
+                    response_serializer=credit_dot_v1_dot_scoring__pb2.RegradeProgress.SerializeToString,
+            ),
+            'GetGrade': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGrade,
+                    request_deserializer=credit_dot_v1_dot_scoring__pb2.GetGradeRequest.FromString,
+                    response_serializer=credit_dot_v1_dot_scoring__pb2.GradeRecord.SerializeToString,
+            ),
+            'ListGrades': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGrades,
+                    request_deserializer=credit_dot_v1_dot_scoring__pb2.ListGradesRequest.FromString,
+                    response_serializer=credit_dot_v1_dot_scoring__pb2.ListGradesResponse.SerializeToString,
+            ),
+            'CountGrades': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountGrades,
+                    request_deserializer=credit_dot_v1_dot_scoring__pb2.CountGradesRequest.FromString,
+                    response_serializer=credit_dot_v1_dot_scoring__pb2.CountGradesResponse.SerializeToString,
+            ),
+            'WatchGradeChanges': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchGradeChanges,
+                    request_deserializer=credit_dot_v1_dot_scoring__pb2.WatchGradeChangesRequest.FromString,
+                    response_serializer=credit_dot_v1_dot_scoring__pb2.GradeChange.SerializeToString,
+            ),
             'GetModelCard': grpc.unary_unary_rpc_method_handler(
                     servicer.GetModelCard,
                     request_deserializer=credit_dot_v1_dot_scoring__pb2.GetModelCardRequest.FromString,
                     response_serializer=credit_dot_v1_dot_scoring__pb2.ModelCard.SerializeToString,
+            ),
+            'GetPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPolicy,
+                    request_deserializer=credit_dot_v1_dot_scoring__pb2.GetPolicyRequest.FromString,
+                    response_serializer=credit_dot_v1_dot_scoring__pb2.Policy.SerializeToString,
+            ),
+            'DrawInspectionPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.DrawInspectionPlan,
+                    request_deserializer=credit_dot_v1_dot_scoring__pb2.DrawInspectionPlanRequest.FromString,
+                    response_serializer=credit_dot_v1_dot_scoring__pb2.InspectionPlan.SerializeToString,
+            ),
+            'GetInspectionPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInspectionPlan,
+                    request_deserializer=credit_dot_v1_dot_scoring__pb2.GetInspectionPlanRequest.FromString,
+                    response_serializer=credit_dot_v1_dot_scoring__pb2.InspectionPlan.SerializeToString,
+            ),
+            'ListInspectionPlans': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInspectionPlans,
+                    request_deserializer=credit_dot_v1_dot_scoring__pb2.ListInspectionPlansRequest.FromString,
+                    response_serializer=credit_dot_v1_dot_scoring__pb2.ListInspectionPlansResponse.SerializeToString,
+            ),
+            'VerifyInspectionPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyInspectionPlan,
+                    request_deserializer=credit_dot_v1_dot_scoring__pb2.VerifyInspectionPlanRequest.FromString,
+                    response_serializer=credit_dot_v1_dot_scoring__pb2.VerifyInspectionPlanResponse.SerializeToString,
+            ),
+            'RecordInspectionResult': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordInspectionResult,
+                    request_deserializer=credit_dot_v1_dot_scoring__pb2.RecordInspectionResultRequest.FromString,
+                    response_serializer=credit_dot_v1_dot_scoring__pb2.InspectionResult.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -116,6 +348,168 @@ class ScoringService:
             _registered_method=True)
 
     @staticmethod
+    def EvaluateBatch(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/credit.v1.ScoringService/EvaluateBatch',
+            credit_dot_v1_dot_scoring__pb2.EvaluateBatchRequest.SerializeToString,
+            credit_dot_v1_dot_scoring__pb2.EvaluateBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Regrade(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/credit.v1.ScoringService/Regrade',
+            credit_dot_v1_dot_scoring__pb2.RegradeRequest.SerializeToString,
+            credit_dot_v1_dot_scoring__pb2.RegradeProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGrade(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credit.v1.ScoringService/GetGrade',
+            credit_dot_v1_dot_scoring__pb2.GetGradeRequest.SerializeToString,
+            credit_dot_v1_dot_scoring__pb2.GradeRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGrades(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credit.v1.ScoringService/ListGrades',
+            credit_dot_v1_dot_scoring__pb2.ListGradesRequest.SerializeToString,
+            credit_dot_v1_dot_scoring__pb2.ListGradesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountGrades(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credit.v1.ScoringService/CountGrades',
+            credit_dot_v1_dot_scoring__pb2.CountGradesRequest.SerializeToString,
+            credit_dot_v1_dot_scoring__pb2.CountGradesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchGradeChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/credit.v1.ScoringService/WatchGradeChanges',
+            credit_dot_v1_dot_scoring__pb2.WatchGradeChangesRequest.SerializeToString,
+            credit_dot_v1_dot_scoring__pb2.GradeChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetModelCard(request,
             target,
             options=(),
@@ -132,6 +526,168 @@ class ScoringService:
             '/credit.v1.ScoringService/GetModelCard',
             credit_dot_v1_dot_scoring__pb2.GetModelCardRequest.SerializeToString,
             credit_dot_v1_dot_scoring__pb2.ModelCard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credit.v1.ScoringService/GetPolicy',
+            credit_dot_v1_dot_scoring__pb2.GetPolicyRequest.SerializeToString,
+            credit_dot_v1_dot_scoring__pb2.Policy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DrawInspectionPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credit.v1.ScoringService/DrawInspectionPlan',
+            credit_dot_v1_dot_scoring__pb2.DrawInspectionPlanRequest.SerializeToString,
+            credit_dot_v1_dot_scoring__pb2.InspectionPlan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInspectionPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credit.v1.ScoringService/GetInspectionPlan',
+            credit_dot_v1_dot_scoring__pb2.GetInspectionPlanRequest.SerializeToString,
+            credit_dot_v1_dot_scoring__pb2.InspectionPlan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInspectionPlans(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credit.v1.ScoringService/ListInspectionPlans',
+            credit_dot_v1_dot_scoring__pb2.ListInspectionPlansRequest.SerializeToString,
+            credit_dot_v1_dot_scoring__pb2.ListInspectionPlansResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyInspectionPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credit.v1.ScoringService/VerifyInspectionPlan',
+            credit_dot_v1_dot_scoring__pb2.VerifyInspectionPlanRequest.SerializeToString,
+            credit_dot_v1_dot_scoring__pb2.VerifyInspectionPlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordInspectionResult(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credit.v1.ScoringService/RecordInspectionResult',
+            credit_dot_v1_dot_scoring__pb2.RecordInspectionResultRequest.SerializeToString,
+            credit_dot_v1_dot_scoring__pb2.InspectionResult.FromString,
             options,
             channel_credentials,
             insecure,
