@@ -426,14 +426,13 @@ class Inspector(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., capacity: _Optional[int] = ..., recusals: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DrawInspectionPlanRequest(_message.Message):
-    __slots__ = ("request_id", "department", "task_name", "task_date", "filter", "inspectors", "inspectors_per_entity", "triggered", "seed")
+    __slots__ = ("request_id", "department", "task_name", "task_date", "filter", "inspectors", "triggered", "seed")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
     TASK_NAME_FIELD_NUMBER: _ClassVar[int]
     TASK_DATE_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
     INSPECTORS_FIELD_NUMBER: _ClassVar[int]
-    INSPECTORS_PER_ENTITY_FIELD_NUMBER: _ClassVar[int]
     TRIGGERED_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     request_id: str
@@ -442,10 +441,9 @@ class DrawInspectionPlanRequest(_message.Message):
     task_date: str
     filter: GradeFilter
     inspectors: _containers.RepeatedCompositeFieldContainer[Inspector]
-    inspectors_per_entity: int
     triggered: _containers.RepeatedCompositeFieldContainer[_common_pb2.EntityRef]
     seed: str
-    def __init__(self, request_id: _Optional[str] = ..., department: _Optional[str] = ..., task_name: _Optional[str] = ..., task_date: _Optional[str] = ..., filter: _Optional[_Union[GradeFilter, _Mapping]] = ..., inspectors: _Optional[_Iterable[_Union[Inspector, _Mapping]]] = ..., inspectors_per_entity: _Optional[int] = ..., triggered: _Optional[_Iterable[_Union[_common_pb2.EntityRef, _Mapping]]] = ..., seed: _Optional[str] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., department: _Optional[str] = ..., task_name: _Optional[str] = ..., task_date: _Optional[str] = ..., filter: _Optional[_Union[GradeFilter, _Mapping]] = ..., inspectors: _Optional[_Iterable[_Union[Inspector, _Mapping]]] = ..., triggered: _Optional[_Iterable[_Union[_common_pb2.EntityRef, _Mapping]]] = ..., seed: _Optional[str] = ...) -> None: ...
 
 class DrawStratum(_message.Message):
     __slots__ = ("grade", "candidates", "triggered", "excluded_previous", "eligible", "ratio", "drawn")
@@ -524,10 +522,12 @@ class InspectionPlan(_message.Message):
     def __init__(self, plan_id: _Optional[str] = ..., department: _Optional[str] = ..., task_name: _Optional[str] = ..., task_date: _Optional[str] = ..., seed: _Optional[str] = ..., algorithm: _Optional[str] = ..., policy_version: _Optional[str] = ..., candidate_hash: _Optional[str] = ..., inspector_hash: _Optional[str] = ..., previous_hash: _Optional[str] = ..., plan_hash: _Optional[str] = ..., inspectors_per_entity: _Optional[int] = ..., strata: _Optional[_Iterable[_Union[DrawStratum, _Mapping]]] = ..., entities: _Optional[_Iterable[_Union[PlannedInspection, _Mapping]]] = ..., previous_plan_id: _Optional[str] = ..., created_at: _Optional[str] = ..., published_json: _Optional[str] = ...) -> None: ...
 
 class GetInspectionPlanRequest(_message.Message):
-    __slots__ = ("plan_id",)
+    __slots__ = ("plan_id", "include_document")
     PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_DOCUMENT_FIELD_NUMBER: _ClassVar[int]
     plan_id: str
-    def __init__(self, plan_id: _Optional[str] = ...) -> None: ...
+    include_document: bool
+    def __init__(self, plan_id: _Optional[str] = ..., include_document: _Optional[bool] = ...) -> None: ...
 
 class ListInspectionPlansRequest(_message.Message):
     __slots__ = ("department", "page_size", "page_token")

@@ -26,12 +26,11 @@ def main() -> None:
     # A corrupt or incompatible artifact stops the start with the reason (ModelArtifactError).
     scorecard, metadata = load_dir(model_dir)
     records = make_engine(settings.records_database_url, RECORDS_SCHEMA)
+    grades = open_grade_store(settings.database_url)
     servicer = ScoringServicer(
         Evaluator(Model(scorecard, metadata), default_policy(), default_supervision()),
-        records, PersonalIdProtector(settings.pii_key),
-        clock(settings.fixed_today), model_dir)
-
-    grades = open_grade_store(settings.database_url)
+        records, grades, PersonalIdProtector(settings.pii_key),
+        clock(settings.fixed_today), model_dir, settings.records_address)
     consumer = ChangeConsumer(settings.records_address, settings.records_token, records, grades,
                               servicer.evaluator.model, servicer.evaluator.policy,
                               servicer.today)

@@ -66,6 +66,7 @@ __all__ = [
     "DrawnEntity",
     "InspectionPlan",
     "Inspector",
+    "Published",
     "Stratum",
     "VerifyResult",
     "candidate_hash",
@@ -539,6 +540,68 @@ def _compare_entities(plan: InspectionPlan, again: InspectionPlan) -> list[str]:
     return problems
 
 
+# --- The published document ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Published:
+    """What 一公开 publishes about a plan: the plan and every input needed to recompute it."""
+
+    plan: InspectionPlan
+    candidates: tuple[Candidate, ...]
+    inspectors: tuple[Inspector, ...]
+    previous: frozenset[str]
+    policy: SupervisionPolicy
+    claimed_hash: str | None = None  # the plan_hash the document states
+
+    def to_json(self) -> str:
+        body = {
+            "plan": {**self.plan.to_dict(), "plan_hash": self.plan.plan_hash},
+            "candidates": [{"key": c.key, "grade": c.grade, "region": c.region,
+                            "industry": c.industry, "sources": list(c.sources)}
+                           for c in sorted(self.candidates, key=lambda c: c.key)],
+            "inspectors": [{"id": i.id, "name": i.name, "department": i.department,
+                            "capacity": i.capacity, "recusals": sorted(i.recusals)}
+                           for i in sorted(self.inspectors, key=lambda i: i.id)],
+            "previous": sorted(self.previous),
+            "supervision_policy": self.policy.to_dict(),
+        }
+        return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Published:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DrawInputError(f"published document: not valid JSON: {exc}") from None
+        with _reading("published document"):
+            top = expect_keys(data, "", {"plan", "candidates", "inspectors", "previous",
+                                         "supervision_policy"})
+        claimed = top["plan"].get("plan_hash") if isinstance(top["plan"], Mapping) else None
+        return cls(
+            plan=InspectionPlan.from_dict(top["plan"]),
+            candidates=tuple(candidates_from_json(top["candidates"])),
+            inspectors=tuple(inspectors_from_json(top["inspectors"])),
+            previous=previous_from_json(top["previous"]),
+            policy=_supervision_from(top["supervision_policy"]),
+            claimed_hash=claimed if isinstance(claimed, str) else None,
+        )
+
+    def verify(self) -> VerifyResult:
+        """Recomputes the plan from the document's own inputs; also checks its plan_hash."""
+        result = verify(self.plan, self.candidates, self.inspectors, self.policy, self.previous)
+        problems = list(result.problems)
+        if self.claimed_hash != self.plan.plan_hash:
+            problems.append(f"plan_hash: document says {self.claimed_hash}, "
+                            f"content gives {self.plan.plan_hash}")
+        return VerifyResult(not problems, problems)
+
+
+def _supervision_from(data: object) -> SupervisionPolicy:
+    with _reading("supervision_policy"):
+        return SupervisionPolicy.from_dict(data)
+
+
 # --- JSON documents and the command line ----------------------------------------------------
 
 
@@ -654,11 +717,17 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("inspectors")
     v.add_argument("--previous", help="the previous plan, or a JSON list of its drawn keys")
     v.add_argument("--policy", help="supervision policy JSON (default: the shipped edition)")
+    p = sub.add_parser("verify-published",
+                       help="recompute a published plan document (GetInspectionPlan's "
+                            "published_json) from the inputs it publishes")
+    p.add_argument("document")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "verify-published":
+        return _verify_published(args.document)
     try:
         candidates = candidates_from_json(_load(args.candidates))
         inspectors = inspectors_from_json(_load(args.inspectors))
@@ -693,6 +762,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(f"OK {plan.plan_hash}")
     return 0
+
+
+def _verify_published(path: str) -> int:
+    try:
+        published = Published.from_json(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        print(f"error: {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except (DrawInputError, PolicyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = published.verify()
+    for problem in result.problems:
+        print(f"FAIL {problem}")
+    if result.ok:
+        print(f"OK {published.plan.plan_hash}")
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":

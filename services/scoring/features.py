@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -161,6 +161,18 @@ _SQL_INDEX = np.array([FEATURE_NAMES.index(n) for n in _SQL_FEATURES], dtype=np.
 _MONTHS_INDEX = FEATURE_NAMES.index("months_since_last_listed")
 _AGE_INDEX = FEATURE_NAMES.index("entity_age_years")
 _AMOUNT_INDEX = FEATURE_NAMES.index("medical_amount_36m")
+_SOURCE_INDEX = tuple(FEATURE_NAMES.index(f"n_active_{s}") for s in SOURCES)
+_ATTRS = 5  # EntityAttributes columns, after id, key, established_on and last_listed
+
+
+class EntityAttributes(NamedTuple):
+    """What the tiered lists show and filter on, read with the features."""
+
+    kind: str
+    name: str
+    display_id: str
+    region_code: str
+    industry: str
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,14 @@ class FeatureBatch:
     entity_ids: npt.NDArray[np.int64]
     entity_keys: list[str]
     matrix: npt.NDArray[np.float64]
+    attributes: list[EntityAttributes]
+
+    def source_bits(self) -> npt.NDArray[np.int64]:
+        """Per row, bit i set when records from SOURCES[i] are in force."""
+        bits = np.zeros(len(self), dtype=np.int64)
+        for i, column in enumerate(_SOURCE_INDEX):
+            bits |= (self.matrix[:, column] > 0).astype(np.int64) << i
+        return bits
 
     def __len__(self) -> int:
         return len(self.entity_keys)
@@ -354,6 +374,7 @@ def _feature_select(as_of: date, members: _Members, dialect: str) -> Select[*tup
     assert set(columns) == set(_SQL_FEATURES)
     return (
         select(Entity.id, Entity.entity_key, Entity.established_on, recs.c.last_listed,
+               Entity.kind, Entity.name, Entity.display_id, Entity.region_code, Entity.industry,
                *(columns[n] for n in _SQL_FEATURES))
         .select_from(Entity)
         .outerjoin(recs, recs.c.entity_id == Entity.id)
@@ -385,7 +406,8 @@ def whole_months_since(last: npt.NDArray[np.datetime64], as_of: date) -> npt.NDA
 def _batch(rows: Sequence[Any], as_of: date) -> FeatureBatch:
     n = len(rows)
     matrix = np.empty((n, len(FEATURE_NAMES)), dtype=np.float64)
-    matrix[:, _SQL_INDEX] = np.array([row[4:] for row in rows], dtype=np.float64).reshape(
+    matrix[:, _SQL_INDEX] = np.array([row[4 + _ATTRS:] for row in rows],
+                                     dtype=np.float64).reshape(
         n, len(_SQL_FEATURES))
     matrix[:, _AMOUNT_INDEX] /= 100  # fen → yuan
     # ISO strings and dates both convert, whatever the driver returns for an aggregate.
@@ -394,7 +416,8 @@ def _batch(rows: Sequence[Any], as_of: date) -> FeatureBatch:
     established = np.array([row[2] for row in rows], dtype="datetime64[D]")
     matrix[:, _AGE_INDEX] = (np.datetime64(as_of, "D") - established).astype(np.int64) / 365.25
     return FeatureBatch(np.fromiter((row[0] for row in rows), dtype=np.int64, count=n),
-                        [row[1] for row in rows], matrix)
+                        [row[1] for row in rows], matrix,
+                        [EntityAttributes(*row[4:4 + _ATTRS]) for row in rows])
 
 
 def feature_rows(conn: Connection, as_of: date, *, entity_ids: Sequence[int] | None = None,

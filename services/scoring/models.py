@@ -1,8 +1,10 @@
 """The scoring schema: the current grade of every entity, its history and feed cursors.
 
 The scoring service owns this schema (PostgreSQL schema `scoring`, or its own SQLite file);
-it only reads the records database. Region and industry are not copied here: the gateway
-joins records for them, so they can never go stale in two places.
+it only reads the records database. The entity attributes the tiered lists filter on (kind,
+name, region, industry, the sources with records in force) are copied into each grade row
+when it is graded: the lists and draws then need no cross-database join, and every change to
+an entity's file re-grades it through the change feed, which refreshes the copy.
 """
 
 from __future__ import annotations
@@ -10,7 +12,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, Index, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -33,6 +47,8 @@ class Grade(Base):
     """The current grade of one entity; rewritten only when its content changes."""
 
     __tablename__ = "grades"
+    # The tiered list pages by (grade, entity_key).
+    __table_args__ = (Index("ix_grades_grade_key", "grade", "entity_key"),)
     entity_key: Mapped[str] = mapped_column(String(80), primary_key=True)
     # The records id, so that bulk jobs can join by integer (ids are never reused).
     entity_id: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -48,6 +64,14 @@ class Grade(Base):
     as_of: Mapped[date] = mapped_column(Date)
     graded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     cause: Mapped[str] = mapped_column(String(40))  # "bulk", "event:<kind>", ...
+    # Copied from the records entity when graded (see the module docstring).
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    display_id: Mapped[str] = mapped_column(String(32))  # masked for persons
+    region_code: Mapped[str] = mapped_column(String(6))
+    industry: Mapped[str] = mapped_column(String(1))
+    # Bit i set: records in force from features.SOURCES[i].
+    sources: Mapped[int] = mapped_column(Integer)
 
 
 class GradeHistory(Base):
@@ -75,3 +99,40 @@ class ConsumerCursor(Base):
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InspectionPlanRow(Base):
+    """A stored 双随机 plan: its published document is what anyone recomputes."""
+
+    __tablename__ = "inspection_plans"
+    __table_args__ = (UniqueConstraint("department", "request_id"),
+                      Index("ix_inspection_plans_department", "department", "seq"))
+    # Orders plans (the previous plan of a department is its highest seq below).
+    seq: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(String(40), unique=True)
+    department: Mapped[str] = mapped_column(String(40))
+    request_id: Mapped[str] = mapped_column(String(64))
+    # SHA-256 of the draw request, to tell a retry from a reused request id.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    task_name: Mapped[str] = mapped_column(String(200))
+    task_date: Mapped[date] = mapped_column(Date)
+    plan_hash: Mapped[str] = mapped_column(String(64))
+    previous_plan_id: Mapped[str | None] = mapped_column(String(40))
+    document: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InspectionResultRow(Base):
+    """The published outcome (一公开) of one planned inspection."""
+
+    __tablename__ = "inspection_results"
+    plan_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("inspection_plans.plan_id"), primary_key=True)
+    entity_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[str] = mapped_column(Text)
+    inspected_on: Mapped[date] = mapped_column(Date)
+    record_id: Mapped[str | None] = mapped_column(String(40))
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

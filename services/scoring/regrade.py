@@ -16,13 +16,12 @@ import argparse
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
 
-import numpy as np
 from sqlalchemy import Engine, func, select
 
 from models.registry import ModelArtifactError, default_artifact_dir, load_dir
@@ -31,16 +30,13 @@ from services.common.db import make_engine
 from services.records.models import SCHEMA as RECORDS_SCHEMA
 from services.records.models import Entity
 from services.scoring.config import records_database_url, scoring_database_url
-from services.scoring.evaluate import Model
+from services.scoring.evaluate import GRADE_INPUTS, Model, grade_columns
 from services.scoring.features import FEATURE_NAMES, FeatureBatch, feature_rows
-from services.scoring.policy import GRADES, GradePolicy, decide_many, default_policy
+from services.scoring.policy import GRADES, GradePolicy, default_policy
 from services.scoring.store import GradeRow, GradeStore, open_grade_store, write_grades
 
 __all__ = ["RegradeStats", "grade_rows", "main", "parse_shard", "regrade_all"]
 
-TOP_REASONS = 4
-_SERIOUS = FEATURE_NAMES.index("n_active_serious")
-_GENERAL = FEATURE_NAMES.index("n_active_general")
 
 
 @dataclass
@@ -60,23 +56,15 @@ class RegradeStats:
         return self.entities / self.seconds if self.seconds > 0 else 0.0
 
 
+
+
 def grade_rows(model: Model, policy: GradePolicy, batch: FeatureBatch) -> list[GradeRow]:
     """A batch's grades, exactly as Evaluator.evaluate decides them one at a time."""
-    card = model.scorecard
-    X = {name: batch.matrix[:, FEATURE_NAMES.index(name)] for name in card.names}
-    scores = card.score(X)
-    n_serious = batch.matrix[:, _SERIOUS].astype(np.int64)
-    n_general = batch.matrix[:, _GENERAL].astype(np.int64)
-    # False as in Evaluator.evaluate: every serious-list listing in the four sources is
-    # classified 严重, so the active-serious rule already caps such entities at D.
-    on_list = np.zeros(len(batch), dtype=bool)
-    grade, decided = decide_many(policy, scores, n_serious, n_general, on_list)
-    # As policy.score_grade: thresholds strictly decrease, so the count missed is the index.
-    by_score = np.zeros(len(batch), dtype=np.int8)
-    for t in policy.thresholds:
-        by_score += scores < t
-    order, _ = card.reason_code_indices(X, TOP_REASONS)
-    names, labels = card.names, policy.decided_by_labels
+    wanted = {*model.scorecard.names, *GRADE_INPUTS}
+    graded = grade_columns(model, policy, {name: batch.matrix[:, FEATURE_NAMES.index(name)]
+                                           for name in wanted})
+    assert graded.reasons is not None
+    names, labels = model.scorecard.names, policy.decided_by_labels
     combos: dict[tuple[int, ...], tuple[str, ...]] = {}
 
     def reasons(idx: list[int]) -> tuple[str, ...]:
@@ -88,19 +76,24 @@ def grade_rows(model: Model, policy: GradePolicy, batch: FeatureBatch) -> list[G
 
     mv, pv = model.version, policy.version
     return [
-        GradeRow(key, eid, GRADES[g], s, GRADES[sg], labels[d], reasons(r), mv, pv)
-        for key, eid, g, s, sg, d, r in zip(
-            batch.entity_keys, batch.entity_ids.tolist(), grade.tolist(), scores.tolist(),
-            by_score.tolist(), decided.tolist(), order.tolist(), strict=True)
+        GradeRow(key, eid, GRADES[g], s, GRADES[sg], labels[d], reasons(r), mv, pv, a.kind,
+                 a.name, a.display_id, a.region_code, a.industry, bits)
+        for key, eid, g, s, sg, d, r, a, bits in zip(
+            batch.entity_keys, batch.entity_ids.tolist(), graded.grade.tolist(),
+            graded.scores.tolist(), graded.score_grade.tolist(), graded.decided.tolist(),
+            graded.reasons.tolist(), batch.attributes,
+            batch.source_bits().tolist(), strict=True)
     ]
 
 
 def regrade_all(records_engine: Engine, grade_store: GradeStore, model: Model,
                 policy: GradePolicy, as_of: date, *, shard: tuple[int, int] | None = None,
                 progress: TextIO | None = None, batch: int = 10_000,
-                cause: str = "bulk") -> RegradeStats:
+                cause: str = "bulk",
+                on_batch: Callable[[RegradeStats], None] | None = None) -> RegradeStats:
     """Grades every entity in scope (all, or ids ≡ i mod n for `shard=(i, n)`) as of
-    `as_of`, one transaction per batch; `progress` gets a progress bar."""
+    `as_of`, one transaction per batch; `progress` gets a progress bar and `on_batch` the
+    running totals after each committed batch."""
     stats = RegradeStats()
     began = time.perf_counter()
     with records_engine.connect() as conn:
@@ -129,6 +122,8 @@ def regrade_all(records_engine: Engine, grade_store: GradeStore, model: Model,
             for g, n in Counter(r.grade for r in graded).items():
                 stats.by_grade[g] += n
             bar.show(stats.entities)
+            if on_batch is not None:
+                on_batch(stats)
     stats.seconds = time.perf_counter() - began
     bar.show(stats.entities, final=True)
     return stats

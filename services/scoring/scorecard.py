@@ -863,6 +863,10 @@ class Scorecard:
         keep = top > _LOSS_TOL
         return np.where(keep, order, -1), np.where(keep, top, 0.0)
 
+    def reason_texts(self) -> dict[str, tuple[str, str]]:
+        """Each characteristic's (Chinese, English) reason text."""
+        return dict(self._state.descriptions)
+
     def reason_codes(self, X: Features, top_n: int = 4) -> list[list[ReasonCode]]:
         """Per row, up to `top_n` reasons with their Chinese and English texts."""
         order, lost = self.reason_code_indices(X, top_n)

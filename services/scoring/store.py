@@ -24,6 +24,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Float,
+    Integer,
     MetaData,
     String,
     Table,
@@ -63,6 +64,13 @@ class GradeRow(NamedTuple):
     reasons: tuple[str, ...]  # reason codes, largest points lost first (at most 4)
     model_version: str
     policy_version: str
+    # Entity attributes copied for the tiered lists (models.Grade).
+    kind: str
+    name: str
+    display_id: str
+    region_code: str
+    industry: str
+    sources: int
 
 
 _COLUMNS = GradeRow._fields
@@ -81,6 +89,12 @@ _STAGE = Table(
     Column("reasons", Json, nullable=False),
     Column("model_version", String(100), nullable=False),
     Column("policy_version", String(100), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("display_id", String(32), nullable=False),
+    Column("region_code", String(6), nullable=False),
+    Column("industry", String(1), nullable=False),
+    Column("sources", Integer, nullable=False),
     prefixes=["TEMPORARY"],
 )
 assert tuple(_STAGE.c.keys()) == _COLUMNS

@@ -222,7 +222,8 @@ def empty(db_url: str) -> Iterator[GradeStore]:
 
 def _row(key: str, grade: str = "B", score: float = 590.25, **kw: Any) -> GradeRow:
     base = GradeRow(key, int(key[1:]), grade, score, grade, "score",
-                    ("n_listed_12m", "entity_age_years"), "m-1", "p-1")
+                    ("n_listed_12m", "entity_age_years"), "m-1", "p-1", "enterprise",
+                    f"企业{key}", key, "220183", "C", 0b0010)
     return base._replace(**kw)
 
 
@@ -247,6 +248,14 @@ def test_write_grades_is_idempotent_and_keeps_history(empty: GradeStore) -> None
         assert write_grades(s, changed, "event:record_corrected", day) == (1, 0)
     assert _grades(empty)["E1"]["reasons"] == ["n_active_minor"]
     assert len(_history(empty)) == 3
+    # So does a change of the entity's attributes (the lists' copy stays current).
+    moved = [changed[0]._replace(region_code="220102", sources=0b1010), *changed[1:]]
+    with empty.writer() as s:
+        assert write_grades(s, moved, "event:record_created", day) == (1, 0)
+    assert (_grades(empty)["E1"]["region_code"], _grades(empty)["E1"]["sources"]) == (
+        "220102", 0b1010)
+    assert len(_history(empty)) == 3
+    changed = moved
     # A new score (same grade) and a new grade each append one row with the old grade.
     changed = [changed[0]._replace(score=591.0), rows[1]._replace(grade="C"), rows[2]]
     with empty.writer() as s:
@@ -282,7 +291,7 @@ def test_scoring_and_records_may_share_one_sqlite_file(tmp_path: Any) -> None:
         store = open_grade_store(url)
         with store.engine.connect() as conn:
             version = conn.execute(text("SELECT version_num FROM scoring_alembic_version"))
-            assert version.scalar_one() == "0001"
+            assert version.scalar_one() == "0002"
             assert conn.execute(text("SELECT count(*) FROM grades")).scalar_one() == 0
         store.engine.dispose()
     open_store(url).engine.dispose()

@@ -1,0 +1,182 @@
+"""Stored 双随机 inspection plans and their published results (一公开).
+
+A draw reads its candidates from the stored grades and the department's previous plan, draws
+(services.scoring.draws) and stores the plan with its published document, all under the
+scoring writer lock: two draws of one department can then never both take the same
+"previous plan". A draw that cannot be staffed stores nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.scoring import grades as grade_queries
+from services.scoring.draws import (
+    DrawTask,
+    InspectionPlan,
+    Inspector,
+    Published,
+    draw,
+)
+from services.scoring.grades import GradeFilter
+from services.scoring.models import InspectionPlanRow, InspectionResultRow
+from services.scoring.store import GradeStore
+from services.scoring.supervision import SupervisionPolicy
+
+__all__ = ["MAX_CANDIDATES", "DrawRequest", "PlanConflict", "ResultIn", "TooManyCandidates",
+           "draw_plan", "existing_result", "find_plan", "list_plans", "plan_of", "record_result",
+           "results_of"]
+
+# The published document lists every candidate; beyond this a filter must narrow the task.
+MAX_CANDIDATES = 200_000
+OUTCOMES = ("clear", "corrected", "finding", "not_inspected")
+
+
+class PlanConflict(Exception):
+    """An idempotency key or a result slot is taken by different content."""
+
+
+class TooManyCandidates(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class DrawRequest:
+    request_id: str
+    task: DrawTask
+    filter: GradeFilter
+    inspectors: tuple[Inspector, ...]
+    triggered: tuple[str, ...]
+    seed: int | None
+
+    def fingerprint(self) -> str:
+        """What makes two requests the same draw (a retry), seed as asked (None = random)."""
+        body = {
+            "task": [self.task.department, self.task.name, self.task.date.isoformat()],
+            "filter": [sorted(self.filter.grades), self.filter.region_prefix,
+                       sorted(self.filter.industries), sorted(self.filter.sources),
+                       sorted(self.filter.kinds)],
+            "inspectors": sorted([i.id, i.name, i.capacity, sorted(i.recusals)]
+                                 for i in self.inspectors),
+            "triggered": sorted(set(self.triggered)),
+            "seed": None if self.seed is None else str(self.seed),
+        }
+        return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True)
+                              .encode()).hexdigest()
+
+
+def draw_plan(store: GradeStore, req: DrawRequest, policy: SupervisionPolicy,
+              created_by: str) -> tuple[InspectionPlanRow, bool]:
+    """Draws and stores a plan; returns (row, created). The same request again returns the
+    stored plan. Raises PlanConflict, TooManyCandidates, DrawError, DrawInputError."""
+    fingerprint = req.fingerprint()
+    with store.writer() as session:
+        existing = session.scalar(select(InspectionPlanRow).where(
+            InspectionPlanRow.department == req.task.department,
+            InspectionPlanRow.request_id == req.request_id))
+        if existing is not None:
+            if existing.request_hash != fingerprint:
+                raise PlanConflict(f"request_id {req.request_id!r} was used for another draw")
+            session.expunge(existing)
+            return existing, False
+        previous = session.scalar(
+            select(InspectionPlanRow).where(InspectionPlanRow.department == req.task.department)
+            .order_by(InspectionPlanRow.seq.desc()).limit(1))
+        previous_keys = (frozenset() if previous is None else frozenset(
+            e.key for e in Published.from_json(previous.document).plan.entities))
+        candidates = grade_queries.candidates(session, req.filter, MAX_CANDIDATES)
+        if len(candidates) > MAX_CANDIDATES:
+            raise TooManyCandidates(f"more than {MAX_CANDIDATES:,} candidates")
+        plan = draw(req.task, candidates, req.inspectors, policy, previous_keys,
+                    seed=req.seed, triggered=req.triggered)
+        published = Published(plan, tuple(candidates), req.inspectors, previous_keys, policy)
+        row = InspectionPlanRow(
+            plan_id="plan-" + secrets.token_hex(12), department=req.task.department,
+            request_id=req.request_id, request_hash=fingerprint, task_name=req.task.name,
+            task_date=req.task.date, plan_hash=plan.plan_hash,
+            previous_plan_id=None if previous is None else previous.plan_id,
+            document=published.to_json(), created_by=created_by,
+            created_at=datetime.now(UTC))
+        session.add(row)
+        session.flush()
+        session.expunge(row)
+    return row, True
+
+
+def find_plan(session: Session, plan_id: str) -> InspectionPlanRow | None:
+    return session.scalar(select(InspectionPlanRow).where(InspectionPlanRow.plan_id == plan_id))
+
+
+def list_plans(session: Session, department: str | None, page_size: int,
+               before_seq: int | None) -> tuple[list[InspectionPlanRow], int | None]:
+    """Newest first; returns the page and the seq to continue below (None: last page)."""
+    query = select(InspectionPlanRow)
+    if department:
+        query = query.where(InspectionPlanRow.department == department)
+    if before_seq is not None:
+        query = query.where(InspectionPlanRow.seq < before_seq)
+    rows = list(session.scalars(query.order_by(InspectionPlanRow.seq.desc())
+                                .limit(page_size + 1)))
+    if len(rows) <= page_size:
+        return rows, None
+    return rows[:page_size], rows[page_size - 1].seq
+
+
+def results_of(session: Session, plan_id: str) -> dict[str, InspectionResultRow]:
+    return {r.entity_key: r for r in session.scalars(
+        select(InspectionResultRow).where(InspectionResultRow.plan_id == plan_id))}
+
+
+@dataclass(frozen=True)
+class ResultIn:
+    plan_id: str
+    entity_key: str
+    outcome: str  # one of OUTCOMES
+    summary: str
+    inspected_on: date
+
+    def stored(self, session: Session) -> InspectionResultRow | None:
+        """The slot's stored result; PlanConflict when it differs from this one."""
+        row = session.get(InspectionResultRow, (self.plan_id, self.entity_key))
+        if row is not None and (row.outcome, row.summary, row.inspected_on) != (
+                self.outcome, self.summary, self.inspected_on):
+            raise PlanConflict(f"a different result for {self.entity_key} is already "
+                               f"recorded in plan {self.plan_id}")
+        return row
+
+
+def existing_result(store: GradeStore, result: ResultIn) -> InspectionResultRow | None:
+    """Checked before a finding's record is submitted, so a conflict submits nothing."""
+    with store.sessions() as session:
+        row = result.stored(session)
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
+def record_result(store: GradeStore, result: ResultIn, record_id: str | None,
+                  recorded_by: str) -> InspectionResultRow:
+    """Stores the result; the same result again is returned unchanged (PlanConflict when a
+    different one got there first)."""
+    with store.writer() as session:
+        row = result.stored(session)
+        if row is None:
+            row = InspectionResultRow(
+                plan_id=result.plan_id, entity_key=result.entity_key, outcome=result.outcome,
+                summary=result.summary, inspected_on=result.inspected_on, record_id=record_id,
+                recorded_by=recorded_by, recorded_at=datetime.now(UTC))
+            session.add(row)
+            session.flush()
+        session.expunge(row)
+        return row
+
+
+def plan_of(row: InspectionPlanRow) -> InspectionPlan:
+    return Published.from_json(row.document).plan
