@@ -18,7 +18,9 @@ DATA = ROOT / "data"
 
 # name, module, gRPC port, metrics port
 SERVICES = [("records", "services.records", 50051, 9101),
-            ("scoring", "services.scoring", 50052, 9102)]
+            ("scoring", "services.scoring", 50052, 9102),
+            ("gateway", "services.gateway", 50053, 9103)]
+HTTP_PORT = 8080
 
 
 def main() -> int:
@@ -30,6 +32,11 @@ def main() -> int:
         "CREDIT_DATA_DIR": str(DATA),
         "RECORDS_DATABASE_URL": os.environ.get("RECORDS_DATABASE_URL",
                                                f"sqlite:///{DATA / 'records.db'}"),
+        "GATEWAY_HTTP_ADDRESS": f"127.0.0.1:{HTTP_PORT}",
+        "GATEWAY_RECORDS_ADDRESS": "127.0.0.1:50051",
+        "GATEWAY_SCORING_ADDRESS": "127.0.0.1:50052",
+        # The gateway's own principal for anonymous public pages.
+        "GATEWAY_SERVICE_TOKEN": os.environ.get("GATEWAY_SERVICE_TOKEN", "dev-scoring"),
     }
     DATA.mkdir(exist_ok=True)
     print("loading demo data (first start only) ...", flush=True)
@@ -63,6 +70,11 @@ def main() -> int:
           "      grpcurl -plaintext -H 'authorization: Bearer dev-regulator' -d "
           "'{\"entity\": {\"entity_key\": \"<key from ListRecords>\"}}' "
           "127.0.0.1:50052 credit.v1.ScoringService/Evaluate\n"
+          f"\ndashboard:  http://127.0.0.1:{HTTP_PORT}/dashboard/   (token e.g. dev-planner)\n"
+          f"HTTP API:   http://127.0.0.1:{HTTP_PORT}/api/v1/   "
+          f"(OpenAPI: http://127.0.0.1:{HTTP_PORT}/api/v1/openapi.json)\n"
+          "      curl -H 'authorization: Bearer dev-planner' "
+          f"'http://127.0.0.1:{HTTP_PORT}/api/v1/grades?grade=D&page_size=5'\n"
           "Ctrl-C stops everything.", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     try:

@@ -52,3 +52,17 @@ def test_deployments_are_hardened_and_probed() -> None:
             ports = {p["name"] for p in c["ports"]}
             svc = services[dep["metadata"]["name"]]
             assert {p["targetPort"] for p in svc["spec"]["ports"]} <= ports
+
+
+def test_gateway_serves_http_grpc_and_metrics_and_reaches_both_services() -> None:
+    docs = _render(K8S / "base")
+    dep = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "gateway")
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {
+        "http": 8080, "grpc": 50053, "metrics": 9103}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["GATEWAY_RECORDS_ADDRESS"] == "records:50051"
+    assert env["GATEWAY_SCORING_ADDRESS"] == "scoring:50052"
+    assert env["GATEWAY_SERVICE_TOKEN_FILE"].startswith("/etc/credit/gateway/")
+    kinds = {d["kind"] for d in docs if d["metadata"]["name"] == "gateway"}
+    assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"} <= kinds

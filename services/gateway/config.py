@@ -1,0 +1,84 @@
+"""Settings of the gateway, from GATEWAY_* and CREDIT_* environment variables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.common.config import (
+    ConfigError,
+    ServerSettings,
+    env_float,
+    env_int,
+    env_path,
+    env_str,
+    parse_address,
+)
+
+GRPC_PORT = 50053
+METRICS_PORT = 9103
+HTTP_ADDRESS = "127.0.0.1:8080"
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    # The gRPC façade for regulators (and the shared auth mode / tokens file).
+    server: ServerSettings
+    http_host: str
+    http_port: int
+    # HTTP worker processes sharing the listening socket.
+    http_workers: int
+    records_address: str
+    scoring_address: str
+    # The gateway's own principal (role `service`) for calls made on nobody's behalf:
+    # anonymous public pages and readiness checks.
+    service_token: str | None
+    # Deadline of every downstream call, and of a whole CSV export.
+    deadline_seconds: float
+    export_deadline_seconds: float
+    # Failed-token attempts allowed per client address per window before 429.
+    auth_failures_allowed: int
+    auth_failure_window_seconds: float
+    # Seconds a client is told to wait when a downstream service is down.
+    retry_after_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
+        server = ServerSettings.from_env("gateway", GRPC_PORT, METRICS_PORT, env=env)
+        http = env_str("GATEWAY_HTTP_ADDRESS", HTTP_ADDRESS, env=env)
+        host, port = parse_address("GATEWAY_HTTP_ADDRESS", http)
+        records = env_str("GATEWAY_RECORDS_ADDRESS", "127.0.0.1:50051", env=env)
+        scoring = env_str("GATEWAY_SCORING_ADDRESS", "127.0.0.1:50052", env=env)
+        parse_address("GATEWAY_RECORDS_ADDRESS", records)
+        parse_address("GATEWAY_SCORING_ADDRESS", scoring)
+        return cls(
+            server=server,
+            http_host=host.strip("[]"),
+            http_port=port,
+            http_workers=env_int("GATEWAY_HTTP_WORKERS", 1, min_value=1, max_value=64, env=env),
+            records_address=records,
+            scoring_address=scoring,
+            service_token=_service_token(env),
+            deadline_seconds=env_float("GATEWAY_DEADLINE_SECONDS", 5.0, min_value=0.05,
+                                       max_value=300, env=env),
+            export_deadline_seconds=env_float("GATEWAY_EXPORT_DEADLINE_SECONDS", 300.0,
+                                              min_value=1, max_value=3600, env=env),
+            auth_failures_allowed=env_int("GATEWAY_AUTH_FAILURES_ALLOWED", 10, min_value=1,
+                                          max_value=100_000, env=env),
+            auth_failure_window_seconds=env_float("GATEWAY_AUTH_FAILURE_WINDOW_SECONDS", 60.0,
+                                                  min_value=1, max_value=86400, env=env),
+            retry_after_seconds=env_int("GATEWAY_RETRY_AFTER_SECONDS", 5, min_value=1,
+                                        max_value=3600, env=env),
+        )
+
+
+def _service_token(env: Mapping[str, str] | None) -> str | None:
+    """GATEWAY_SERVICE_TOKEN_FILE (a mounted secret) wins over GATEWAY_SERVICE_TOKEN."""
+    path: Path | None = env_path("GATEWAY_SERVICE_TOKEN_FILE", None, must_exist=True, env=env)
+    if path is not None:
+        token = path.read_text(encoding="utf-8").strip()
+        if not token:
+            raise ConfigError("GATEWAY_SERVICE_TOKEN_FILE", f"{path} is empty")
+        return token
+    return env_str("GATEWAY_SERVICE_TOKEN", None, env=env)

@@ -1,0 +1,1 @@
+"""HTTP routers, one per concern; each endpoint declares its roles with ``require``."""

@@ -1,0 +1,12 @@
+"""Per-process objects the endpoints share, reached through the request's app."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from services.gateway.downstream import Downstream
+
+
+def downstream(request: Request) -> Downstream:
+    result: Downstream = request.app.state.downstream
+    return result
