@@ -11,6 +11,7 @@ from services.common.config import (
     ServerSettings,
     data_dir,
     database_url,
+    env_float,
     env_path,
     env_str,
     fixed_today,
@@ -26,8 +27,10 @@ class ScoringSettings:
     server: ServerSettings
     # The records database, read only: features are aggregated where the records are.
     records_database_url: str
-    # The model artifact directory; default: models/artifacts/DEFAULT.
+    # A fixed model artifact directory; default: the one the registry's DEFAULT names.
     model_dir: Path | None
+    # The model registry (artifact directories plus DEFAULT); default: models/artifacts.
+    model_registry: Path | None
     pii_key: bytes
     fixed_today: date | None
     # The scoring schema: stored grades, their history, the change-feed cursor.
@@ -36,6 +39,8 @@ class ScoringSettings:
     records_address: str
     # Bearer token for the records service (a principal with the `service` role).
     records_token: str | None
+    # How often to look for a new model artifact; 0 = never (serve the one loaded at start).
+    model_poll_seconds: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ScoringSettings:
@@ -44,11 +49,13 @@ class ScoringSettings:
             server=server,
             records_database_url=records_database_url(env),
             model_dir=env_path("SCORING_MODEL_DIR", None, env=env),
+            model_registry=env_path("SCORING_MODEL_REGISTRY", None, env=env),
             pii_key=pii_key(env, data_dir(env), dev=server.auth_mode == "dev"),
             fixed_today=fixed_today(env),
             database_url=scoring_database_url(env),
             records_address=env_str("SCORING_RECORDS_ADDRESS", "127.0.0.1:50051", env=env),
             records_token=env_str("SCORING_RECORDS_TOKEN", None, env=env),
+            model_poll_seconds=env_float("SCORING_MODEL_POLL_SECONDS", 30.0, env=env),
         )
 
 

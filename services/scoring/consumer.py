@@ -34,10 +34,11 @@ MAX_EVENTS = 2000
 
 class ChangeConsumer:
     def __init__(self, records_address: str, token: str | None, records: Engine,
-                 grades: GradeStore, model: Model, policy: GradePolicy,
+                 grades: GradeStore, model: Callable[[], Model], policy: GradePolicy,
                  today: Callable[[], date]) -> None:
         self.address, self.token = records_address, token
         self.records, self.grades = records, grades
+        # A callable: the service may switch models while the consumer runs.
         self.model, self.policy, self.today = model, policy, today
 
     def cursor(self) -> int:
@@ -48,11 +49,11 @@ class ChangeConsumer:
 
     def apply(self, last_seq: int, kinds: dict[str, str]) -> int:
         """Re-grades the changed entities and moves the cursor, atomically; returns how many."""
-        as_of = self.today()
+        as_of, model = self.today(), self.model()
         rows = []
         with self.records.connect() as conn:
             for batch in feature_rows(conn, as_of, entity_keys=sorted(kinds)):
-                rows += grade_rows(self.model, self.policy, batch)
+                rows += grade_rows(model, self.policy, batch)
         by_cause: dict[str, list[object]] = {}
         for row in rows:
             by_cause.setdefault(f"event:{kinds[row.entity_key]}", []).append(row)

@@ -46,7 +46,7 @@ from services.scoring.draws import (
     Inspector,
     Published,
 )
-from services.scoring.evaluate import GRADE_INPUTS, Evaluation, Evaluator, grade_columns
+from services.scoring.evaluate import GRADE_INPUTS, Evaluation, Evaluator, Model, grade_columns
 from services.scoring.grades import GradeFilter
 from services.scoring.models import Grade, GradeHistory, InspectionPlanRow, InspectionResultRow
 from services.scoring.policy import GRADES
@@ -215,13 +215,13 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         self.evaluator, self.records, self.grades = evaluator, records, grades
         self.protector, self.today, self.records_address = protector, today, records_address
         self._regrading = asyncio.Lock()
-        model = evaluator.model
-        # The served model does not change while the process runs: build the card once.
-        self.model_card = scoring_pb2.ModelCard(
-            version=model.version,
-            model_card_markdown=(model_dir / "model_card.md").read_text(encoding="utf-8"),
-            metadata_json=json.dumps(model.metadata, ensure_ascii=False, sort_keys=True),
-            scorecard_text=model.scorecard.to_text())
+        self.model_card = _model_card(evaluator.model, model_dir)
+
+    def install_model(self, model: Model, model_dir: Path) -> None:
+        """Serves `model` from now on; calls in flight finish with the previous one."""
+        evaluator = Evaluator(model, self.evaluator.policy, self.evaluator.supervision)
+        card = _model_card(model, model_dir)
+        self.evaluator, self.model_card = evaluator, card
 
     # ------------------------------------------------------------------ evaluation
 
@@ -727,6 +727,15 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             except grpc.aio.AioRpcError as exc:
                 raise _forwarded(exc) from None
         return str(reply.record_id)
+
+
+def _model_card(model: Model, model_dir: Path) -> scoring_pb2.ModelCard:
+    # Built once per model: the card does not change while a model serves.
+    return scoring_pb2.ModelCard(
+        version=model.version,
+        model_card_markdown=(model_dir / "model_card.md").read_text(encoding="utf-8"),
+        metadata_json=json.dumps(model.metadata, ensure_ascii=False, sort_keys=True),
+        scorecard_text=model.scorecard.to_text())
 
 
 def _forwarded(exc: grpc.aio.AioRpcError) -> ServiceError:

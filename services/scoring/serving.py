@@ -1,0 +1,106 @@
+"""Which model the scoring service serves, and switching to a new one without a restart.
+
+The service polls its artifact location (SCORING_MODEL_DIR, or the registry's DEFAULT
+pointer). When it names another artifact, or the artifact's files change, the new artifact is
+loaded and checked in full (checksums, metadata, features this service can compute) before it
+replaces the serving one. A corrupt or incompatible artifact is refused with the reason in the
+log and in `scoring_model_reload_failures_total`; the previous model keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from prometheus_client import Counter, Gauge
+
+from models.registry import (
+    METADATA_FILE,
+    SCORECARD_FILE,
+    ModelArtifactError,
+    default_artifact_dir,
+    load_dir,
+)
+from services.scoring.evaluate import GRADE_INPUTS, Model
+from services.scoring.features import FEATURE_NAMES
+
+__all__ = ["ModelSource", "load_model"]
+
+log = logging.getLogger(__name__)
+RELOAD_FAILURES = Counter("scoring_model_reload_failures_total",
+                          "Model artifacts refused at reload (the previous model kept serving)")
+MODEL_INFO = Gauge("scoring_model_info", "The serving model (value 1)", ["version"])
+
+
+def load_model(directory: Path) -> Model:
+    """Loads and checks an artifact; ModelArtifactError names the file and the reason."""
+    card, metadata = load_dir(directory)
+    unknown = [n for n in card.names if n not in FEATURE_NAMES]
+    if unknown:
+        raise ModelArtifactError(directory / SCORECARD_FILE,
+                                 f"characteristics this service cannot compute: {unknown}")
+    missing = [n for n in GRADE_INPUTS if n not in FEATURE_NAMES]
+    assert not missing, missing  # the hard rules' inputs are features by construction
+    return Model(card, metadata)
+
+
+class ModelSource:
+    """The artifact location and the identity of what was last loaded from it."""
+
+    def __init__(self, fixed_dir: Path | None, registry: Path | None = None) -> None:
+        self.fixed_dir, self.registry = fixed_dir, registry
+        self.loaded: tuple[Path, tuple[float, ...]] | None = None
+
+    def directory(self) -> Path:
+        """A fixed artifact directory, else the one the registry's DEFAULT names."""
+        return self.fixed_dir or default_artifact_dir(self.registry)
+
+    @staticmethod
+    def _stamp(directory: Path) -> tuple[float, ...]:
+        stamps = []
+        for name in (SCORECARD_FILE, METADATA_FILE):
+            try:
+                stamps.append((directory / name).stat().st_mtime)
+            except OSError:
+                stamps.append(-1.0)
+        return tuple(stamps)
+
+    def load(self) -> tuple[Model, Path]:
+        """The current artifact, checked (raises ModelArtifactError)."""
+        directory = self.directory()
+        stamp = self._stamp(directory)
+        model = load_model(directory)
+        self.loaded = (directory, stamp)
+        MODEL_INFO.clear()
+        MODEL_INFO.labels(version=model.version).set(1)
+        return model, directory
+
+    def changed(self) -> bool:
+        try:
+            directory = self.directory()
+        except ModelArtifactError:
+            return True  # a broken DEFAULT pointer: let load() report it
+        return self.loaded != (directory, self._stamp(directory))
+
+    async def follow(self, install: Callable[[Model, Path], None], every: float) -> None:
+        """Polls until cancelled; installs each new artifact that loads and checks clean."""
+        while True:
+            await asyncio.sleep(every)
+            if not self.changed():
+                continue
+            try:
+                model, directory = await asyncio.to_thread(self.load)
+            except ModelArtifactError as exc:
+                RELOAD_FAILURES.inc()
+                # Remember the refused state so that the log says it once, not every poll.
+                with contextlib.suppress(ModelArtifactError):
+                    self.loaded = (self.directory(), self._stamp(self.directory()))
+                log.error("model artifact refused; the previous model keeps serving",
+                          extra={"path": str(exc.path), "reason": exc.reason})
+                continue
+            install(model, directory)
+            log.info("serving a new model", extra={"version": model.version,
+                                                   "path": str(directory)})

@@ -1,0 +1,178 @@
+"""Grades follow the credit file with real processes: a repair and the end of a publication
+period each re-grade the entity through the change feed; a new model artifact is picked up
+without a restart, and a corrupt one is refused while the previous model keeps serving."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import grpc
+import pytest
+
+from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, scoring_pb2_grpc
+from models.registry import ARTIFACTS_DIR, default_version
+from tests.factories import hr, uscc
+from tests.procs import bearer, records_service, service
+
+pytestmark = pytest.mark.e2e
+REG, HR, APPLICANT = bearer("dev-regulator"), bearer("dev-hr"), bearer("dev-applicant")
+RULE = "active_serious_record"
+
+
+class Platform(NamedTuple):
+    records: records_pb2_grpc.RecordsServiceStub
+    scoring: scoring_pb2_grpc.ScoringServiceStub
+    metrics: int  # scoring's metrics port
+
+
+@contextmanager
+def _platform(tmp: Path, today: str, **scoring_env: str) -> Iterator[Platform]:
+    """Records and scoring as processes on `tmp`'s databases, as of `today`."""
+    url = f"sqlite:///{tmp}/records.db"
+    with records_service(tmp, url, CREDIT_TODAY=today,
+                         RECORDS_SWEEP_SECONDS="0.2") as (r_addr, _, _), \
+            service("scoring", tmp, SCORING_RECORDS_DATABASE_URL=url,
+                    SCORING_DATABASE_URL=f"sqlite:///{tmp}/scoring.db",
+                    SCORING_RECORDS_ADDRESS=r_addr, SCORING_RECORDS_TOKEN="dev-scoring",
+                    CREDIT_TODAY=today, **scoring_env) as (s_addr, s_metrics, _), \
+            grpc.insecure_channel(r_addr) as r_channel, \
+            grpc.insecure_channel(s_addr) as s_channel:
+        yield Platform(records_pb2_grpc.RecordsServiceStub(r_channel),
+                       scoring_pb2_grpc.ScoringServiceStub(s_channel), s_metrics)
+
+
+def _wait(fetch: Callable[[], Any], ok: Callable[[Any], bool], timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            got = fetch()
+            if ok(got):
+                return got
+        except grpc.RpcError:
+            got = None
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached in {timeout}s; last: {got}")
+        time.sleep(0.2)
+
+
+def _grade(scoring: Any, code: str) -> scoring_pb2.GradeRecord:
+    return scoring.GetGrade(scoring_pb2.GetGradeRequest(
+        entity=common_pb2.EntityRef(uscc=code)), metadata=REG, timeout=10)
+
+
+def _rules(scoring: Any, code: str) -> list[str]:
+    """The hard rules that fire for the entity now (Evaluate lists every one)."""
+    got = scoring.Evaluate(scoring_pb2.EvaluateRequest(entity=common_pb2.EntityRef(uscc=code)),
+                           metadata=REG, timeout=10)
+    return [r.code for r in got.grade_rules]
+
+
+def _submit(records: Any, record: records_pb2.RecordSubmission) -> records_pb2.SubmitResult:
+    result = records.SubmitRecord(records_pb2.SubmitRecordRequest(record=record),
+                                  metadata=HR, timeout=10)
+    assert result.listed
+    return result
+
+
+def test_a_repair_regrades_the_entity(tmp_path: Path) -> None:
+    code = uscc(61)
+    with _platform(tmp_path, "2025-11-20") as p:
+        # 情节严重: a 严重 record, repairable after its 12-month minimum.
+        result = _submit(p.records, hr("repair-1", code, tier="grave", decided="2024-10-01"))
+        capped = _wait(lambda: _grade(p.scoring, code), lambda g: g.history)
+        # The active 严重 record caps the grade at D, whatever the score.
+        assert capped.grade.grade == "D" and RULE in _rules(p.scoring, code)
+
+        repair = p.records.ApplyRepair(records_pb2.ApplyRepairRequest(
+            record_id=result.record_id, proof="罚款已缴清", commitment_letter=True),
+            metadata=APPLICANT, timeout=10)
+        for action in ("accept", "approve"):
+            p.records.DecideRepair(records_pb2.DecideRepairRequest(
+                repair_id=repair.repair_id, action=action), metadata=HR, timeout=10)
+        repaired = _wait(lambda: _grade(p.scoring, code),
+                         lambda g: g.history[0].cause == "event:record_repaired")
+        assert RULE not in _rules(p.scoring, code)
+        assert repaired.grade.score > capped.grade.score
+        assert repaired.history[1].score == capped.grade.score  # the old grade is kept
+        evaluated = p.scoring.Evaluate(scoring_pb2.EvaluateRequest(
+            entity=common_pb2.EntityRef(uscc=code)), metadata=REG, timeout=10)
+        assert (evaluated.grade, evaluated.score) == (repaired.grade.grade, repaired.grade.score)
+
+
+def test_the_end_of_a_publication_period_regrades_the_entity(tmp_path: Path) -> None:
+    code = uscc(62)
+    with _platform(tmp_path, "2025-11-20") as p:
+        record = hr("expiry-1", code, tier="grave", decided="2024-12-01")
+        record.publication_months = 12  # published until 2025-12-01
+        result = _submit(p.records, record)
+        assert result.repair_notice.publication_end == "2025-12-01"
+        before = _wait(lambda: _grade(p.scoring, code), lambda g: g.history)
+        assert before.grade.grade == "D" and RULE in _rules(p.scoring, code)
+    # Ten days later the sweeper announces the end; scoring re-grades as of the new day.
+    with _platform(tmp_path, "2025-12-10") as p:
+        after = _wait(lambda: _grade(p.scoring, code),
+                      lambda g: g.history[0].cause == "event:publication_ended")
+        assert after.grade.as_of == "2025-12-10" and RULE not in _rules(p.scoring, code)
+        assert after.history[1].score == before.grade.score
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Path]:
+    """A copy of the shipped model registry the test may change."""
+    root = tmp_path / "registry"
+    version = default_version()
+    shutil.copytree(ARTIFACTS_DIR / version, root / version)
+    (root / "DEFAULT").write_text(version + "\n")
+    yield root
+
+
+def _reload_failures(metrics_port: int) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                  timeout=5).read().decode()
+    for line in text.splitlines():
+        if line.startswith("scoring_model_reload_failures_total "):
+            return float(line.split()[1])
+    raise AssertionError("no scoring_model_reload_failures_total metric")
+
+
+def test_a_new_model_is_served_and_a_corrupt_one_refused(tmp_path: Path,
+                                                          registry: Path) -> None:
+    code = uscc(63)
+    first = default_version()
+    with _platform(tmp_path, "2025-11-20", SCORING_MODEL_REGISTRY=str(registry),
+                   SCORING_MODEL_POLL_SECONDS="0.2") as p:
+        _submit(p.records, hr("model-1", code))
+
+        def card() -> str:
+            return str(p.scoring.GetModelCard(scoring_pb2.GetModelCardRequest(),
+                                              metadata=REG, timeout=10).version)
+
+        assert card() == first
+        # A new version whose scorecard does not match its checksum: refused.
+        second = "scorecard-test-v2"
+        shutil.copytree(registry / first, registry / second)
+        meta = json.loads((registry / second / "metadata.json").read_text())
+        meta["version"] = second
+        (registry / second / "metadata.json").write_text(json.dumps(meta))
+        good = (registry / second / "scorecard.json").read_text()
+        (registry / second / "scorecard.json").write_text(good.replace("0", "1", 1))
+        (registry / "DEFAULT").write_text(second + "\n")
+        _wait(lambda: _reload_failures(p.metrics), lambda n: n >= 1)
+        assert card() == first
+        served = p.scoring.Evaluate(scoring_pb2.EvaluateRequest(
+            entity=common_pb2.EntityRef(uscc=code)), metadata=REG, timeout=10)
+        assert served.model_version == first
+
+        # Repaired on disk, it loads and serves.
+        (registry / second / "scorecard.json").write_text(good)
+        _wait(card, lambda v: v == second)
+        served = p.scoring.Evaluate(scoring_pb2.EvaluateRequest(
+            entity=common_pb2.EntityRef(uscc=code)), metadata=REG, timeout=10)
+        assert served.model_version == second
