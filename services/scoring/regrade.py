@@ -24,7 +24,7 @@ from typing import TextIO
 
 from sqlalchemy import Engine, func, select
 
-from models.registry import ModelArtifactError, default_artifact_dir, load_dir
+from models.registry import ModelArtifactError
 from services.common.config import clock, env_path, fixed_today
 from services.common.db import make_engine
 from services.records.models import SCHEMA as RECORDS_SCHEMA
@@ -33,6 +33,7 @@ from services.scoring.config import records_database_url, scoring_database_url
 from services.scoring.evaluate import GRADE_INPUTS, Model, grade_columns
 from services.scoring.features import FEATURE_NAMES, FeatureBatch, feature_rows
 from services.scoring.policy import GRADES, GradePolicy, default_policy
+from services.scoring.serving import ModelSource
 from services.scoring.store import GradeRow, GradeStore, open_grade_store, write_grades
 
 __all__ = ["RegradeStats", "grade_rows", "main", "parse_shard", "regrade_all"]
@@ -185,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="YYYY-MM-DD; default: CREDIT_TODAY or today")
     ap.add_argument("--shard", default=None, help="i/n: only entities with id ≡ i mod n")
     ap.add_argument("--model-dir", type=Path, default=None,
-                    help="default: SCORING_MODEL_DIR or models/artifacts/DEFAULT")
+                    help="default: SCORING_MODEL_DIR, else the DEFAULT of SCORING_MODEL_REGISTRY "
+                         "(models/artifacts)")
     ap.add_argument("--batch", type=int, default=10_000)
     args = ap.parse_args(argv)
     try:
@@ -195,16 +197,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.batch < 1:
         ap.error("--batch must be at least 1")
     as_of = args.as_of or clock(fixed_today())()
-    model_dir = args.model_dir or env_path("SCORING_MODEL_DIR") or default_artifact_dir()
+    source = ModelSource(args.model_dir or env_path("SCORING_MODEL_DIR"),
+                         env_path("SCORING_MODEL_REGISTRY"))
     try:
-        scorecard, metadata = load_dir(model_dir)
+        model, _ = source.load()
     except ModelArtifactError as exc:
         print(f"regrade: {exc}", file=sys.stderr)
         return 2
     records = make_engine(args.records_database_url, RECORDS_SCHEMA)
     store = open_grade_store(args.scoring_database_url)
     try:
-        stats = regrade_all(records, store, Model(scorecard, metadata), default_policy(),
+        stats = regrade_all(records, store, model, default_policy(),
                             as_of, shard=shard, progress=sys.stderr, batch=args.batch)
     finally:
         records.dispose()

@@ -66,3 +66,26 @@ def test_gateway_serves_http_grpc_and_metrics_and_reaches_both_services() -> Non
     assert env["GATEWAY_SERVICE_TOKEN_FILE"].startswith("/etc/credit/gateway/")
     kinds = {d["kind"] for d in docs if d["metadata"]["name"] == "gateway"}
     assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"} <= kinds
+
+
+def test_scoring_shares_its_grade_database_and_follows_the_records_feed() -> None:
+    docs = _render(K8S / "base")
+    dep = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "scoring")
+    env = {e["name"]: e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+    # Without these every replica would grade into its own SQLite file and never hear of a
+    # change.
+    assert env["SCORING_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "scoring-database"
+    assert env["SCORING_RECORDS_ADDRESS"]["value"] == "records:50051"
+    assert "secretKeyRef" in env["SCORING_RECORDS_TOKEN"]["valueFrom"]
+
+
+def test_the_regrade_job_is_indexed_and_each_index_takes_its_shard() -> None:
+    job = next(d for d in _render(K8S / "jobs" / "regrade") if d["kind"] == "Job")
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed"
+    container = spec["template"]["spec"]["containers"][0]
+    assert container["command"] == ["python", "-m", "services.scoring.regrade"]
+    assert container["args"] == ["--shard", f"$(JOB_COMPLETION_INDEX)/{spec['completions']}"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    env = {e["name"] for e in container["env"]}
+    assert {"SCORING_RECORDS_DATABASE_URL", "SCORING_DATABASE_URL"} <= env
