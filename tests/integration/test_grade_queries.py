@@ -1,0 +1,123 @@
+"""Tiered lists, counts, draw candidates and stored plans on real SQLite and PostgreSQL: the
+queries use operators (bit masks, prefix ranges, row-value comparison) whose spelling differs
+between the engines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+
+import pytest
+
+from services.scoring import grades as q
+from services.scoring import plans
+from services.scoring.draws import DrawError, DrawTask, Inspector
+from services.scoring.store import GradeRow, GradeStore, open_grade_store, write_grades
+from services.scoring.supervision import default_supervision
+
+DAY = date(2025, 11, 20)
+REGIONS = ("220183", "220102", "220581", "110101")
+
+
+def _row(i: int) -> GradeRow:
+    grade = "ABCD"[i % 4]
+    return GradeRow(f"K{i:04d}", i, grade, 500.0 + i, grade, "score", ("n_listed_12m",),
+                    "m-1", "p-1", "person" if i % 5 == 0 else "enterprise", f"主体{i}",
+                    f"ID{i}", REGIONS[i % len(REGIONS)], "CF"[i % 2], i % 16)
+
+
+@pytest.fixture
+def graded(db_url: str) -> Iterator[GradeStore]:
+    store = open_grade_store(db_url)
+    with store.writer() as s:
+        write_grades(s, [_row(i) for i in range(200)], "bulk", DAY)
+    yield store
+    store.engine.dispose()
+
+
+def _pages(store: GradeStore, f: q.GradeFilter, size: int) -> list[str]:
+    keys: list[str] = []
+    after = None
+    with store.sessions() as s:
+        while True:
+            rows, after = q.list_grades(s, f, size, after)
+            keys += [r.entity_key for r in rows]
+            if after is None:
+                return keys
+
+
+def _expected(pred: Callable[[GradeRow], object]) -> list[str]:
+    rows = [r for r in map(_row, range(200)) if pred(r)]
+    return [r.entity_key for r in sorted(rows, key=lambda r: (r.grade, r.entity_key))]
+
+
+def test_filters_and_keyset_pages(graded: GradeStore) -> None:
+    assert _pages(graded, q.GradeFilter(), 7) == _expected(lambda r: True)
+    f = q.GradeFilter(grades=("B", "D"), region_prefix="2201", industries=("F",),
+                      sources=("fire_products", "hr_penalty"), kinds=("enterprise",))
+    want = _expected(lambda r: r.grade in "BD" and r.region_code.startswith("2201")
+                     and r.industry == "F" and r.sources & 0b1010 and r.kind == "enterprise")
+    assert want and _pages(graded, f, 3) == want
+    # A prefix is a prefix: "22" takes every Jilin code and no Beijing one.
+    jilin = _pages(graded, q.GradeFilter(region_prefix="22"), 1000)
+    assert len(jilin) == 150
+
+
+def test_counts_group_by_city_and_industry(graded: GradeStore) -> None:
+    with graded.sessions() as s:
+        by_city = q.count_grades(s, q.GradeFilter(), "city")
+        by_industry = q.count_grades(s, q.GradeFilter(grades=("A",)), "industry")
+        plain = q.count_grades(s, q.GradeFilter(), "")
+    assert sum(n for _, _, n in by_city) == 200
+    assert {g for g, _, _ in by_city} == {"2201", "2205", "1101"}
+    assert by_industry == [("C", "A", 50)]  # A rows are the multiples of 4: all even → C
+    assert plain == [("", g, 50) for g in "ABCD"]
+
+
+def test_filter_problems_name_the_field() -> None:
+    bad = q.GradeFilter(grades=("E",), region_prefix="22a", industries=("Z",),
+                        sources=("tax",), kinds=("robot",))
+    assert [f for f, _ in bad.problems("filter")] == [
+        "filter.grades", "filter.region_prefix", "filter.industries", "filter.sources",
+        "filter.kinds"]
+    with pytest.raises(q.PageTokenError):
+        q.decode_page_token("bm9wZQ==")
+    assert q.decode_page_token(q.encode_page_token("C", "K0001")) == ("C", "K0001")
+
+
+def _request(request_id: str, inspectors: int = 6) -> plans.DrawRequest:
+    crew = tuple(Inspector(f"i{n}", f"检查员{n}", "fire_rescue", 100) for n in range(inspectors))
+    return plans.DrawRequest(request_id, DrawTask("fire_rescue", "抽查", DAY),
+                             q.GradeFilter(region_prefix="22"), crew, (), 7)
+
+
+def test_plans_are_stored_once_and_chain_to_the_previous(graded: GradeStore) -> None:
+    policy = default_supervision()
+    first, created = plans.draw_plan(graded, _request("r1"), policy, "planner")
+    assert created and first.previous_plan_id is None
+    again, created = plans.draw_plan(graded, _request("r1"), policy, "planner")
+    assert not created and again.plan_id == first.plan_id
+    with pytest.raises(plans.PlanConflict):
+        plans.draw_plan(graded, _request("r1", inspectors=7), policy, "planner")
+    with pytest.raises(DrawError):
+        plans.draw_plan(graded, _request("r2", inspectors=1), policy, "planner")
+    second, _ = plans.draw_plan(graded, _request("r3"), policy, "planner")
+    assert second.previous_plan_id == first.plan_id
+    with graded.sessions() as s:
+        page, more = plans.list_plans(s, "fire_rescue", 1, None)
+        assert [p.plan_id for p in page] == [second.plan_id] and more is not None
+        rest, end = plans.list_plans(s, "fire_rescue", 1, more)
+        assert [p.plan_id for p in rest] == [first.plan_id] and end is None
+
+    key = plans.plan_of(first).entities[0].key
+    result = plans.ResultIn(first.plan_id, key, "clear", "未发现问题", DAY)
+    stored = plans.record_result(graded, result, None, "fire")
+    again_stored = plans.record_result(graded, result, None, "fire")
+    # SQLite hands back the stored UTC time without its zone: compare the instants' digits.
+    assert again_stored.recorded_at.replace(tzinfo=None) == stored.recorded_at.replace(
+        tzinfo=None)
+    other = plans.ResultIn(first.plan_id, key, "finding", "发现问题", DAY)
+    with pytest.raises(plans.PlanConflict):
+        plans.record_result(graded, other, None, "fire")
+    with pytest.raises(plans.PlanConflict):
+        plans.existing_result(graded, other)
