@@ -11,10 +11,10 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,14 +26,14 @@ GENESIS = "0" * 64
 _TABLE = AuditEntry.__table__
 
 
-@dataclass(frozen=True)
-class AuditDraft:
+class AuditDraft(NamedTuple):
     entity_key: str
     actor: str
     action: str
     object_type: str
     object_id: str
-    detail: dict[str, Any]
+    # The detail, or its canonical_json text when the caller already built it (bulk paths).
+    detail: dict[str, Any] | str
 
 
 def canonical_json(value: Any) -> str:
@@ -49,14 +49,18 @@ def _timestamp(at: datetime) -> str:
 
 def link_hash(prev: str, seq: int, at: datetime, entity_key: str, actor: str, action: str,
               object_type: str, object_id: str, detail: str) -> str:
-    material = "\x1f".join(
-        (prev, str(seq), _timestamp(at), entity_key, actor, action, object_type, object_id, detail)
-    )
+    return _link(prev, seq, _timestamp(at), entity_key, actor, action, object_type, object_id,
+                 detail)
+
+
+def _link(prev: str, seq: int, timestamp: str, *fields: str) -> str:
+    material = "\x1f".join((prev, str(seq), timestamp, *fields))
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def append(session: Session, drafts: Sequence[AuditDraft], at: datetime) -> None:
+def append(session: Session, drafts: Iterable[AuditDraft], at: datetime) -> None:
     """Appends entries; the caller holds the writer lock, so the chain tip cannot move."""
+    drafts = list(drafts)
     if not drafts:
         return
     tip = session.execute(
@@ -64,16 +68,17 @@ def append(session: Session, drafts: Sequence[AuditDraft], at: datetime) -> None
     ).first()
     seq, prev = (tip[0], tip[1]) if tip else (0, GENESIS)
     at = at.astimezone(UTC)
+    timestamp = _timestamp(at)  # one `at` per transaction: format it once
     rows: list[dict[str, Any]] = []
-    for d in drafts:
+    for key, actor, action, object_type, object_id, detail in drafts:
         seq += 1
-        detail = canonical_json(d.detail)
-        digest = link_hash(prev, seq, at, d.entity_key, d.actor, d.action, d.object_type,
-                           d.object_id, detail)
+        if not isinstance(detail, str):
+            detail = canonical_json(detail)
+        digest = _link(prev, seq, timestamp, key, actor, action, object_type, object_id, detail)
         rows.append({
-            "seq": seq, "entity_key": d.entity_key, "at": at, "actor": d.actor,
-            "action": d.action, "object_type": d.object_type, "object_id": d.object_id,
-            "detail": detail, "prev_hash": prev, "hash": digest,
+            "seq": seq, "entity_key": key, "at": at, "actor": actor, "action": action,
+            "object_type": object_type, "object_id": object_id, "detail": detail,
+            "prev_hash": prev, "hash": digest,
         })
         prev = digest
     bulk_insert(session, _TABLE, rows)  # type: ignore[arg-type]

@@ -276,7 +276,8 @@ def _plan_one(item: _Planned, entity: dict[str, Any],
         existing[key] = _Existing(prior.id, prior.department, sub.content_hash,
                                   row["version"], sub.subject.ref.key, prior.row or row)
     res.record = row
-    history.append((prior.id if prior else None, _prior(row)))
+    history.append((prior.id if prior else None, PriorRecord(
+        sub.source, cls.source_level, sub.violation, sub.decided_on, cls.category)))
     return item
 
 
@@ -323,26 +324,42 @@ def _apply(session: Session, principal: Principal, plan: _Plan, note: str | None
             it.row["id"] = target
             corrections.append((target, it.row))
     changes: list[Change] = []
+    actor = principal.name
     for it in plan.items:
         res, sub = it.res, it.sub
         if res.outcome == "unchanged":
             assert it.prior is not None
             res.record_id = (it.prior.id if it.prior.id is not None
                              else it.prior.row["id"])  # type: ignore[index]
-        if it.row is None:
+        if (row := it.row) is None:
             continue
-        res.record_id = it.row["id"]
-        changes.append(Change(
-            sub.subject.ref.key, f"record_{res.outcome}", it.row["id"], principal.name,
-            "record", str(it.row["id"]),
-            {"source": sub.source, "source_record_id": sub.source_record_id,
-             "content_hash": sub.content_hash, "category": it.row["category"],
-             "source_level": it.row["source_level"], **({"note": note} if note else {})},
-        ))
+        res.record_id = row["id"]
+        changes.append(Change(sub.subject.ref.key, f"record_{res.outcome}", row["id"], actor,
+                              "record", str(row["id"]), record_detail(sub, row, note)))
     bulk_insert(session, _RECORDS, new_rows)  # type: ignore[arg-type]
     _apply_corrections(session, corrections, principal.name, at)
     publish(session, changes, at)
     return created
+
+
+def record_detail(sub: Submission, row: dict[str, Any], note: str | None
+                  ) -> dict[str, Any] | str:
+    """The audit detail of a stored record; without a note, its canonical JSON built directly
+    (the generic encoder costs more than the rest of the audit entry)."""
+    if note:
+        return {"source": sub.source, "source_record_id": sub.source_record_id,
+                "content_hash": sub.content_hash, "category": row["category"],
+                "source_level": row["source_level"], "note": note}
+    # Keys in canonical (sorted) order; the id and hash need no escaping (submission checks
+    # the id's alphabet, the hash is hex), the rest goes through the JSON encoder once each.
+    return (f'{{"category":{_json(row["category"])},"content_hash":"{sub.content_hash}",'
+            f'"source":"{sub.source}","source_level":{_json(row["source_level"])},'
+            f'"source_record_id":"{sub.source_record_id}"}}')
+
+
+@lru_cache(maxsize=1024)
+def _json(value: str | None) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _resolve_texts(session: Session, needed: list[RuleTexts],
@@ -399,7 +416,6 @@ def _row(sub: Submission, cls: Classification, entity_id: int, at: datetime,
     end = cls.publication_end
     if cls.listed and end is None:
         end = add_months(cls.publication_start, UNPUBLISHED_EFFECT_MONTHS)
-    notes = list(cls.notes) + ([note] if note else [])
     return {
         "entity_id": entity_id,
         "source": sub.source,
@@ -411,7 +427,7 @@ def _row(sub: Submission, cls: Classification, entity_id: int, at: datetime,
         "decision_number": sub.decision_number,
         "summary": sub.summary,
         "violation": sub.violation,
-        "facts": _jsonable(sub.facts),
+        "facts": sub.stored_facts,
         "listed": cls.listed,
         "source_level": cls.source_level,
         "category": cls.category.value if cls.category else None,
@@ -419,7 +435,7 @@ def _row(sub: Submission, cls: Classification, entity_id: int, at: datetime,
         "publication_start": cls.publication_start,
         "publication_end": end,
         "repair_eligible_from": cls.repair_eligible_from,
-        "notes": _shared(tuple(notes)),
+        "notes": _shared((*cls.notes, note) if note else cls.notes),
         "repaired_on": None,
         "withdrawn_on": None,
         "disputed": False,

@@ -67,23 +67,34 @@ async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def _result(r: Result) -> records_pb2.SubmitResult:
-    out = records_pb2.SubmitResult(
-        index=r.index, source_record_id=r.source_record_id, outcome=views.OUTCOME_ENUM[r.outcome],
-        record_id=str(r.record_id or ""), entity_key=r.entity_key)
+    out = records_pb2.SubmitResult()
+    _fill_result(out, r)
+    return out
+
+
+def _fill_result(out: records_pb2.SubmitResult, r: Result) -> None:
+    out.index = r.index
+    out.source_record_id = r.source_record_id
+    out.outcome = views.OUTCOME_ENUM[r.outcome]
+    out.entity_key = r.entity_key
+    if r.record_id:
+        out.record_id = str(r.record_id)
     if r.error is not None:
         out.error.CopyFrom(to_status_proto(r.error))
     if r.record is not None:
         out.listed = r.record["listed"]
         if r.record["listed"] and r.texts is not None:
-            out.repair_notice.CopyFrom(views.repair_notice(r.record, r.texts))
-    return out
+            views.fill_repair_notice(out.repair_notice, r.record, r.texts)
 
 
 def _ack(batch_no: int, results: list[Result]) -> records_pb2.SubmitRecordsResponse:
     rejected = sum(1 for r in results if r.error is not None)
-    return records_pb2.SubmitRecordsResponse(
-        batch=batch_no, results=[_result(r) for r in results],
-        accepted=len(results) - rejected, rejected=rejected)
+    ack = records_pb2.SubmitRecordsResponse(
+        batch=batch_no, accepted=len(results) - rejected, rejected=rejected)
+    add = ack.results.add
+    for r in results:  # filled in place: building each result apart would copy it again
+        _fill_result(add(), r)
+    return ack
 
 
 class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):

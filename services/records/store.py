@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,8 +64,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """One change of a write transaction: announced on the feed and written to the audit."""
 
     entity_key: str
@@ -74,7 +73,8 @@ class Change:
     actor: str
     object_type: str
     object_id: str
-    detail: dict[str, Any]
+    # The audit detail, or its audit.canonical_json text when the caller built it.
+    detail: dict[str, Any] | str
 
 
 def publish(session: Session, changes: Sequence[Change], at: datetime | None = None) -> None:
@@ -88,10 +88,10 @@ def publish(session: Session, changes: Sequence[Change], at: datetime | None = N
          "occurred_at": at}
         for i, c in enumerate(changes)
     ])
-    audit.append(session, [
+    audit.append(session, (
         audit.AuditDraft(c.entity_key, c.actor, c.kind, c.object_type, c.object_id, c.detail)
         for c in changes
-    ], at)
+    ), at)
 
 
 def entity_by_key(session: Session, key: str) -> Entity | None:

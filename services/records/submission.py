@@ -11,8 +11,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache, lru_cache
 from typing import Any
 
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from credit.v1 import common_pb2, records_pb2
@@ -176,35 +178,69 @@ class Submission:
     facts: dict[str, Any]
     violation: str
     content_hash: str
+    # `facts` as stored (JSON: dates as ISO text); the very same dict when it holds no date.
+    stored_facts: dict[str, Any]
+
+
+# How _facts reads a field, from its name and type (see there).
+_DATES, _DATE, _AMOUNT_FIELD, _BOOL, _OTHER = range(5)
+
+
+@cache
+def _fact_fields(descriptor: Descriptor) -> tuple[tuple[str, int, bool], ...]:
+    """(name, how to read it, has presence) per field of a facts message, worked out once
+    per message type instead of once per record."""
+    def how(fd: FieldDescriptor) -> int:
+        if fd.name.endswith("_dates"):
+            return _DATES
+        if fd.name.endswith("_on"):
+            return _DATE
+        if fd.name.endswith("_yuan"):
+            return _AMOUNT_FIELD
+        return _BOOL if fd.type == fd.TYPE_BOOL else _OTHER
+    return tuple((fd.name, how(fd), fd.has_presence) for fd in descriptor.fields)
 
 
 def _facts(msg: Message, field: str, violations: list[tuple[str, str]]) -> dict[str, Any]:
     """Proto facts → the plain dict the rules read; dates parsed, empty fields left out."""
     out: dict[str, Any] = {}
-    for fd in msg.DESCRIPTOR.fields:
-        if fd.has_presence and not msg.HasField(fd.name):
+    for name, how, presence in _fact_fields(msg.DESCRIPTOR):
+        if presence and not msg.HasField(name):
             continue
-        value = getattr(msg, fd.name)
-        path = f"{field}.{fd.name}"
-        if fd.name.endswith("_dates"):
-            dates = [parse_date(v, f"{path}[{i}]", violations) for i, v in enumerate(value)]
-            out[fd.name] = [d for d in dates if d is not None]
-        elif fd.name.endswith("_on"):
+        value = getattr(msg, name)
+        if how == _OTHER:
+            if value != "" and value != 0:
+                out[name] = value
+        elif how == _BOOL:
+            out[name] = bool(value)
+        elif how == _DATES:
+            dates = [parse_date(v, f"{field}.{name}[{i}]", violations)
+                     for i, v in enumerate(value)]
+            out[name] = [d for d in dates if d is not None]
+        elif how == _DATE:
             if value:
-                out[fd.name] = parse_date(value, path, violations)
-        elif fd.name.endswith("_yuan"):
+                out[name] = parse_date(value, f"{field}.{name}", violations)
+        elif value:
             # Stored as sent, so only a plain decimal is accepted: every reader (the rules,
             # SQL aggregates on PostgreSQL and SQLite) then reads the same number.
-            if value and not _AMOUNT.fullmatch(value):
-                violations.append((path, "must be a non-negative amount in yuan with at most "
-                                         "2 decimals, e.g. 500000.00"))
-            elif value:
-                out[fd.name] = value
-        elif fd.type == fd.TYPE_BOOL:
-            out[fd.name] = bool(value)
-        elif value != "" and value != 0:
-            out[fd.name] = value
+            if not _AMOUNT.fullmatch(value):
+                violations.append((f"{field}.{name}", "must be a non-negative amount in yuan "
+                                                      "with at most 2 decimals, e.g. 500000.00"))
+            else:
+                out[name] = value
     return out
+
+
+@lru_cache(maxsize=4096)
+def _subject(raw: bytes, field: str, protector: PersonalIdProtector, today: date) -> SubjectIn:
+    """decode_subject for a serialised subject; raises Invalid. A feed sends an entity's
+    records together, so the same subject is validated (check characters, ID hash) once."""
+    violations: list[tuple[str, str]] = []
+    subject = decode_subject(records_pb2.Subject.FromString(raw), field, protector, today,
+                             violations)
+    if subject is None:
+        raise Invalid(violations)
+    return subject
 
 
 def _content_hash(r: records_pb2.RecordSubmission, entity_key: str) -> str:
@@ -232,10 +268,17 @@ def decode_submission(r: records_pb2.RecordSubmission, protector: PersonalIdProt
     if source is None:
         violations.append((f"{field}.source",
                            "required" if r.source == 0 else f"unknown source {r.source}"))
-    if not _SOURCE_RECORD_ID.fullmatch(r.source_record_id):
+    # Each read of a proto field builds a new Python object: read the hot ones once.
+    source_record_id, months = r.source_record_id, r.publication_months
+    if not _SOURCE_RECORD_ID.fullmatch(source_record_id):
         violations.append((f"{field}.source_record_id",
                            "must be 1 to 64 characters of A-Z a-z 0-9 . _ : / -"))
-    subject = decode_subject(r.subject, f"{field}.subject", protector, today, violations)
+    subject: SubjectIn | None = None
+    try:
+        subject = _subject(r.subject.SerializeToString(deterministic=True), f"{field}.subject",
+                           protector, today)
+    except Invalid as exc:
+        violations.extend(exc.violations)
     decided = parse_date(r.decided_on, f"{field}.decided_on", violations, not_after=today)
     if decided and subject and decided < subject.established_on:
         violations.append((f"{field}.decided_on",
@@ -245,7 +288,7 @@ def decode_submission(r: records_pb2.RecordSubmission, protector: PersonalIdProt
         violations.append((f"{field}.decision_number", "must be at most 100 characters"))
     if len(r.summary) > 2000:
         violations.append((f"{field}.summary", "must be at most 2000 characters"))
-    if r.publication_months < 0:
+    if months < 0:
         violations.append((f"{field}.publication_months", "must not be negative"))
     which = r.WhichOneof("facts")
     facts: dict[str, Any] = {}
@@ -258,11 +301,11 @@ def decode_submission(r: records_pb2.RecordSubmission, protector: PersonalIdProt
     if violations:
         raise Invalid(violations)
     assert source is not None and subject is not None and decided is not None
-    if r.publication_months:
-        facts["publication_months"] = r.publication_months
+    if months:
+        facts["publication_months"] = months
     return Submission(
         source=source,
-        source_record_id=r.source_record_id,
+        source_record_id=source_record_id,
         subject=subject,
         decided_on=decided,
         decision_number=r.decision_number.strip(),
@@ -270,4 +313,14 @@ def decode_submission(r: records_pb2.RecordSubmission, protector: PersonalIdProt
         facts=facts,
         violation=VIOLATION_CODE[source](facts),
         content_hash=_content_hash(r, subject.ref.key),
+        stored_facts=_stored(facts),
     )
+
+
+def _stored(facts: dict[str, Any]) -> dict[str, Any]:
+    """Facts in their JSON form: dates (alone or in lists) as ISO text."""
+    if not any(type(v) is date or type(v) is list for v in facts.values()):
+        return facts
+    return {k: v.isoformat() if type(v) is date
+            else [d.isoformat() if type(d) is date else d for d in v] if type(v) is list else v
+            for k, v in facts.items()}

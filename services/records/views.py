@@ -80,41 +80,49 @@ def record(v: RecordView, *, public: bool = False) -> records_pb2.Record:
 
 
 def repair_notice(row: dict[str, Any], texts: RuleTexts) -> records_pb2.RepairNotice:
-    category = row["category"]
-    start, end = row["publication_start"], row["publication_end"] if row["published"] else None
-    period = (f"自{start.isoformat()}起公示至{end.isoformat()}（不含）" if end
-              else "不予公示")
     notice = records_pb2.RepairNotice()
-    # The rule texts repeat across records: copy a prebuilt message instead of rebuilding it.
-    notice.CopyFrom(_notice_texts(texts))
-    notice.category = CATEGORY_ENUM[category]
-    notice.source_level = row["source_level"]
-    notice.published = row["published"]
-    notice.publication_start = iso(start)
-    notice.publication_end = iso(end)
-    notice.repair_eligible_from = iso(row["repair_eligible_from"])
-    notice.text = (
-        "信用修复告知书：你（单位）的失信信息已认定为"
-        f"{CATEGORY_CN[category]}失信信息（{row['source_level']}），{period}。"
-        f"自{row['repair_eligible_from'].isoformat()}起可申请信用修复，"
-        f"申请材料：{'、'.join(texts.requirements)}。修复申请由认定部门办理（谁认定、谁修复），"
-        "可通过“信用中国”网站或直接向认定部门提出。"
-    )
+    fill_repair_notice(notice, row, texts)
     return notice
 
 
-_NOTICE_TEXTS: dict[str, records_pb2.RepairNotice] = {}
+def fill_repair_notice(notice: records_pb2.RepairNotice, row: dict[str, Any],
+                       texts: RuleTexts) -> None:
+    """Writes a listed record's notice into `notice` (e.g. a field of a stream result)."""
+    start, repair_from = row["publication_start"].isoformat(), row["repair_eligible_from"]
+    end = row["publication_end"].isoformat() if row["published"] else ""
+    # Everything but the dates repeats across records: copy a prebuilt message and text.
+    head, tail = _notice_base(texts, row["category"], row["source_level"], notice)
+    notice.published = row["published"]
+    notice.publication_start = start
+    notice.publication_end = end
+    notice.repair_eligible_from = repair_from = repair_from.isoformat()
+    period = f"自{start}起公示至{end}（不含）" if end else "不予公示"
+    notice.text = f"{head}{period}。自{repair_from}{tail}"
 
 
-def _notice_texts(texts: RuleTexts) -> records_pb2.RepairNotice:
-    cached = _NOTICE_TEXTS.get(texts.digest)
-    if cached is None:
-        if len(_NOTICE_TEXTS) > 4096:  # rule editions are few; bound it anyway
-            _NOTICE_TEXTS.clear()
-        cached = _NOTICE_TEXTS[texts.digest] = records_pb2.RepairNotice(
+_NOTICE_BASES: dict[tuple[str, str, str], tuple[records_pb2.RepairNotice, str, str]] = {}
+
+
+def _notice_base(texts: RuleTexts, category: str, level: str,
+                 into: records_pb2.RepairNotice) -> tuple[str, str]:
+    """Copies the shared part of a notice into `into`; returns the text around the dates."""
+    key = (texts.digest, category, level)
+    base = _NOTICE_BASES.get(key)
+    if base is None:
+        if len(_NOTICE_BASES) > 4096:  # rule editions and levels are few; bound it anyway
+            _NOTICE_BASES.clear()
+        message = records_pb2.RepairNotice(
             requirements=texts.requirements, measures=texts.measures,
-            legal_basis=legal_basis(texts.legal_basis))
-    return cached
+            legal_basis=legal_basis(texts.legal_basis), category=CATEGORY_ENUM[category],
+            source_level=level)
+        base = _NOTICE_BASES[key] = (
+            message,
+            f"信用修复告知书：你（单位）的失信信息已认定为{CATEGORY_CN[category]}失信信息"
+            f"（{level}），",
+            f"起可申请信用修复，申请材料：{'、'.join(texts.requirements)}。修复申请由认定部门"
+            "办理（谁认定、谁修复），可通过“信用中国”网站或直接向认定部门提出。")
+    into.CopyFrom(base[0])
+    return base[1], base[2]
 
 
 def repair(r: models.Repair) -> records_pb2.Repair:

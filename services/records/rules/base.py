@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 __all__ = [
     "ENTITY_KINDS",
@@ -53,9 +53,11 @@ class Category(enum.StrEnum):
 ENTITY_KINDS = frozenset({"enterprise", "credit_service_agency", "institution", "person"})
 
 
-@dataclass(frozen=True)
-class LegalBasis:
-    """One cited provision of a policy document in the shared source text."""
+class LegalBasis(NamedTuple):
+    """One cited provision of a policy document in the shared source text.
+
+    A named tuple, not a dataclass: classifications hash these (rule-text cache) per record.
+    """
 
     document: str
     provision: str

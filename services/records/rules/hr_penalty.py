@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from types import MappingProxyType
 from typing import Any
 
@@ -48,6 +49,7 @@ FACT_NAMES = frozenset(
 )
 
 
+@cache  # a handful of articles, cited on every record
 def _article(number: str) -> LegalBasis:
     return LegalBasis(DOCUMENT, f"第{number}条", 29, NUMBER)
 
