@@ -193,14 +193,14 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def postgres_pids() -> list[int]:
-    """Every PostgreSQL process on the machine (backends, WAL writer, checkpointer)."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            if stat.read_text().split(" ", 2)[1] == "(postgres)":
-                pids.append(int(stat.parent.name))
-    return pids
+def postgres_pids(url: str) -> list[int]:
+    """The PostgreSQL processes working for the benchmark: its database's backends and the
+    server's WAL writer, checkpointer and background writer (shared, but driven by the load;
+    other databases on the server are not counted)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "OR backend_type IN ('walwriter', 'checkpointer', 'background writer')")]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -239,14 +239,15 @@ def main() -> int:
                 RECORDS_SWEEP_SECONDS="86400")) for _ in range(args.replicas)]
             addresses = [s[0] for s in servers]
             address = addresses[0]
-            server_pids, pg_pids = [s[2].pid for s in servers], postgres_pids()
+            server_pids = [s[2].pid for s in servers]
             with AutoAnalyze(fast_url), ThreadPoolExecutor(args.replicas) as pool:
+                pg_pids = postgres_pids(fast_url)
                 cpu_before = (cpu_seconds(server_pids), time.process_time(),
                               cpu_seconds(pg_pids))
                 start = time.perf_counter()
                 outcomes = list(pool.map(stream_ingest, addresses, requests))
                 elapsed = time.perf_counter() - start
-                pg_pids = sorted(set(pg_pids) | set(postgres_pids()))
+                pg_pids = sorted(set(pg_pids) | set(postgres_pids(fast_url)))
                 cpu = [(after - before) / len(subs) * 1e6 for before, after in zip(
                     cpu_before, (cpu_seconds(server_pids), time.process_time(),
                                  cpu_seconds(pg_pids)), strict=True)]

@@ -17,13 +17,14 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, bindparam, func, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from credit.v1 import records_pb2
 from services.common.auth import Principal
-from services.common.db import bulk_insert, next_id, where_in
+from services.common.db import bulk_insert, is_postgres, next_id, where_in
 from services.common.errors import ServiceError
 from services.records import departments
 from services.records.models import (
@@ -93,7 +94,7 @@ class _Existing:
     department: str
     content_hash: str
     version: int
-    entity_key: str
+    entity_key: str  # "": an entity outside the batch (see _existing)
     row: dict[str, Any] | None = None
 
 
@@ -209,7 +210,7 @@ def _plan(session: Session, valid: list[tuple[Result, Submission]], note: str | 
         entities.setdefault(key, {"id": None, "entity_key": key, "kind": subject.kind,
                                   "established_on": subject.established_on})
     known = [e["id"] for e in entities.values() if e["id"] is not None]
-    existing = _existing(session, [s for _, s in valid])
+    existing = _existing(session, [s for _, s in valid], entities)
     history = _history(session, known)
     reports = _annual_reports(session, [e["id"] for e in entities.values()
                                         if e["id"] is not None
@@ -488,22 +489,40 @@ def entity_row(s: SubjectIn, entity_id: int, at: datetime) -> dict[str, Any]:
     }
 
 
-def _existing(session: Session, subs: list[Submission]) -> dict[tuple[str, str], _Existing]:
+def _existing(session: Session, subs: list[Submission],
+              entities: dict[str, dict[str, Any]]) -> dict[tuple[str, str], _Existing]:
+    """Stored records under the batch's (source, source_record_id) keys. Their entity is
+    named by key when it is one of the batch's `entities`, else "" (another entity): no join
+    with the entities table, whose hash join the planner picks as the tables grow."""
+    key_by_id = {e["id"]: k for k, e in entities.items() if e["id"] is not None}
     out: dict[tuple[str, str], _Existing] = {}
     by_source: dict[str, list[str]] = defaultdict(list)
     for s in subs:
         by_source[s.source].append(s.source_record_id)
     for source, ids in by_source.items():
-        for cond in where_in(session, Record.source_record_id, ids):
-            for r in session.execute(
-                select(Record.id, Record.source_record_id, Record.department,
-                       Record.content_hash, Record.version, Entity.entity_key)
-                .join(Entity, Entity.id == Record.entity_id)
-                .where(Record.source == source, cond)
-            ):
+        for query in _existing_queries(session, source, ids):
+            for r in session.execute(query):
                 out[(source, r.source_record_id)] = _Existing(
-                    r.id, r.department, r.content_hash, r.version, r.entity_key)
+                    r.id, r.department, r.content_hash, r.version,
+                    key_by_id.get(r.entity_id, ""))
     return out
+
+
+def _existing_queries(session: Session, source: str, ids: list[str]) -> list[Any]:
+    columns = (Record.id, Record.source_record_id, Record.department, Record.content_hash,
+               Record.version, Record.entity_id)
+    if not is_postgres(session):
+        return [select(*columns).where(Record.source == source, cond)
+                for cond in where_in(session, Record.source_record_id, ids)]
+    # One unique-index probe per id, whatever the statistics say: with `= ANY(ids)` and
+    # statistics older than the last bulk load, the planner scans every index entry of the
+    # source and filters (per batch, so ingestion slowed down as the table grew).
+    wanted = (func.unnest(bindparam("ids", ids, type_=ARRAY(String))).table_valued("v")
+              .render_derived(name="wanted"))
+    probe = (select(*columns).where(Record.source == source,
+                                    Record.source_record_id == wanted.c.v)
+             .limit(1).lateral())
+    return [select(probe).select_from(wanted).join(probe, true())]
 
 
 def _history(session: Session, entity_ids: list[int]) -> dict[int, list[tuple[int, PriorRecord]]]:
