@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -28,9 +28,9 @@ Errors are google.rpc.Status as JSON, mapped to HTTP as grpc-gateway does.
 """
 
 
-def _declare_roles(app: FastAPI) -> None:
+def _declare_roles(router: APIRouter) -> None:
     """Copy each endpoint's roles into its OpenAPI operation (one source of truth)."""
-    for route in app.routes:
+    for route in router.routes:
         if not isinstance(route, APIRoute):
             continue
         for dep in route.dependant.dependencies:
@@ -64,8 +64,8 @@ def create_app(settings: GatewaySettings, authenticator: Authenticator,
         settings.service_token)
     errors.install(app, settings.retry_after_seconds)
     for module in (grades, entities, plans, workflows, public, health):
+        _declare_roles(module.router)
         app.include_router(module.router)
-    _declare_roles(app)
     app.mount("/dashboard", StaticFiles(directory=STATIC, html=True), name="dashboard")
 
     @app.get("/", include_in_schema=False)

@@ -42,9 +42,11 @@ def config(settings: GatewaySettings, authenticator: Authenticator,
            loop: str = "asyncio") -> uvicorn.Config:
     app = create_app(settings, authenticator, HttpMetrics())
     # log_config=None keeps our JSON logging; the access log would duplicate the metrics.
+    # Keep-alive outlives the idle timeout of proxies and clients (60 s is common), so a
+    # client never reuses a connection the gateway has just closed.
     return uvicorn.Config(app, loop=loop, http="httptools", lifespan="on", log_config=None,
                           access_log=False, timeout_graceful_shutdown=10,
-                          proxy_headers=True, server_header=False)
+                          timeout_keep_alive=75, proxy_headers=True, server_header=False)
 
 
 def worker_main() -> None:

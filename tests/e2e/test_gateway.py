@@ -284,3 +284,44 @@ def test_a_downstream_that_never_answers_is_504(tmp_path: Path) -> None:
             assert time.monotonic() - started < 5
     assert reply.status_code == 504, reply.text
     assert reply.json()["status"] == "DEADLINE_EXCEEDED"
+
+
+def test_inspection_plan_is_drawn_viewed_verified_and_its_results_published(
+        plat: Platform) -> None:
+    draw = {"request_id": "plan-e2e-1", "task_name": "2025年第四季度劳动保障抽查",
+            "filter": {"region": "2201"}, "seed": "20251120",
+            "inspectors": [{"id": f"I{n}", "name": f"检查员{n}", "capacity": 20}
+                           for n in range(1, 5)]}
+    with plat.client("hr") as dept, plat.client("planner") as planner, \
+            plat.client("public") as public:
+        assert planner.post("/api/v1/inspection-plans", json=draw).status_code == 403
+        drawn = dept.post("/api/v1/inspection-plans", json=draw)
+        assert drawn.status_code == 200, drawn.text
+        plan = drawn.json()
+        assert plan["department"] == "hr_social_security" and plan["plan_hash"]
+        assert dept.post("/api/v1/inspection-plans", json=draw).json()["plan_id"] == plan["plan_id"]
+        changed = dept.post("/api/v1/inspection-plans", json={**draw, "seed": "1"})
+        assert changed.status_code == 409
+        shown = planner.get(f"/api/v1/inspection-plans/{plan['plan_id']}").json()
+        assert shown["plan_hash"] == plan["plan_hash"]
+        listed = planner.get("/api/v1/inspection-plans").json()["plans"]
+        assert plan["plan_id"] in [p["plan_id"] for p in listed]
+        verified = public.post(f"/api/v1/inspection-plans/{plan['plan_id']}/verify").json()
+        assert verified == {"valid": True, "problems": [], "plan_hash": plan["plan_hash"]}
+        document = planner.get(f"/api/v1/inspection-plans/{plan['plan_id']}",
+                               params={"include_document": "true"}).json()["published_json"]
+        assert public.post("/api/v1/inspection-plans/verify",
+                           json={"published_json": document}).json()["valid"] is True
+        if plan["entities"]:
+            key = plan["entities"][0]["entity_key"]
+            result = {"entity_key": key, "outcome": "clear", "summary": "未发现问题",
+                      "inspected_on": "2025-11-20"}
+            assert planner.post(f"/api/v1/inspection-plans/{plan['plan_id']}/results",
+                                json=result).status_code == 403
+            published = dept.post(f"/api/v1/inspection-plans/{plan['plan_id']}/results",
+                                  json=result)
+            assert published.status_code == 200, published.text
+            again = planner.get(f"/api/v1/inspection-plans/{plan['plan_id']}").json()
+            assert again["entities"][0]["result"]["summary"] == "未发现问题"
+        missing = planner.get("/api/v1/inspection-plans/no-such-plan")
+        assert missing.status_code == 404

@@ -120,9 +120,12 @@ async function showEntity(key) {
   $("#entity-score").textContent = Number(g.score).toFixed(1);
   const rule = (grade.grade_rules || []).find((r) => r.code === g.decided_by);
   $("#entity-decided").textContent = rule ? (LANG === "en" ? rule.text_en : rule.text_zh) : g.decided_by;
-  $("#entity-reasons").replaceChildren(...(grade.reasons || []).map((r) => {
+  // Full reasons with texts when the grade carries them, else the stored reason codes.
+  const reasons = (grade.reasons || []).length ? grade.reasons.map((r) =>
+    `${LANG === "en" ? r.text_en : r.text_zh} (−${Number(r.points_lost).toFixed(1)})`) : g.reasons;
+  $("#entity-reasons").replaceChildren(...reasons.map((text) => {
     const li = document.createElement("li");
-    li.textContent = `${LANG === "en" ? r.text_en : r.text_zh} (−${Number(r.points_lost).toFixed(1)})`;
+    li.textContent = text;
     return li;
   }));
   $("#entity-basis").replaceChildren(...(grade.legal_basis || []).map((b) => {
