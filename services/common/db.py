@@ -166,7 +166,7 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     def as_json(value: Any) -> str:
         key = id(value)
         if key not in encoded:
-            encoded[key] = json.dumps(value, ensure_ascii=False)
+            encoded[key] = _json_text(value)
         return encoded[key]
 
     # One C-level getter per batch instead of a per-column Python loop per row.
@@ -192,6 +192,28 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     except psycopg.IntegrityError as exc:
         # Callers handle constraint races the same way on every engine.
         raise IntegrityError(statement, None, exc) from exc
+
+
+_JSON_TEXTS: dict[tuple[Any, ...], str] = {}
+
+
+def _json_text(value: Any) -> str:
+    """JSON text of a column value; flat dicts of scalars (e.g. a record's facts, which
+    repeat across records) are remembered by content, in a bounded cache."""
+    if type(value) is not dict:
+        return json.dumps(value, ensure_ascii=False)
+    # Types are part of the key: True == 1 == 1.0 as keys, not as JSON.
+    key = (*value.items(), *map(type, value.values()))
+    try:
+        return _JSON_TEXTS[key]
+    except KeyError:
+        pass
+    except TypeError:  # a list or dict inside: not hashable, not remembered
+        return json.dumps(value, ensure_ascii=False)
+    if len(_JSON_TEXTS) >= 65_536:
+        _JSON_TEXTS.clear()
+    text = _JSON_TEXTS[key] = json.dumps(value, ensure_ascii=False)
+    return text
 
 
 def _copy_type(t: Any) -> str | None:

@@ -56,7 +56,7 @@ _TEXTS = RuleText.__table__
 UNPUBLISHED_EFFECT_MONTHS = 3
 
 
-@dataclass
+@dataclass(slots=True)  # one per record: slots make them cheaper to build
 class Result:
     index: int
     source_record_id: str
@@ -88,7 +88,7 @@ def rule_texts(measures: tuple[str, ...], basis: tuple[LegalBasis, ...],
     return RuleTexts(*lists, digest=digest.hexdigest())
 
 
-@dataclass
+@dataclass(slots=True)
 class _Existing:
     id: int | None  # None: created earlier in the same batch, id assigned when written
     department: str
@@ -176,7 +176,7 @@ def write_one(store: Store, session: Session, principal: Principal,
     return result
 
 
-@dataclass
+@dataclass(slots=True)
 class _Planned:
     res: Result
     sub: Submission
@@ -387,10 +387,10 @@ def _resolve_texts(session: Session, needed: list[RuleTexts],
 
 def _changed_since(session: Session, seq: int, keys: list[str]) -> set[str]:
     """Entities with an outbox event after `seq`: their credit file changed."""
-    recent = session.execute(select(OutboxEvent.entity_key).where(OutboxEvent.seq > seq)
-                             .distinct())
-    wanted = set(keys)
-    return {k for (k,) in recent if k in wanted}
+    # Filtered in SQL: with several writers most recent events are other entities'.
+    return {k for cond in where_in(session, OutboxEvent.entity_key, keys)
+            for (k,) in session.execute(select(OutboxEvent.entity_key)
+                                        .where(OutboxEvent.seq > seq, cond).distinct())}
 
 
 def _facts_path(source: str, field: str) -> str:

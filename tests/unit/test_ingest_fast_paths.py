@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from credit.v1 import records_pb2
 from services.common.codes import PersonalIdProtector
+from services.common.db import _json_text
 from services.records import views
 from services.records.audit import GENESIS, canonical_json, link_hash
 from services.records.ingest import record_detail, rule_texts
@@ -128,3 +130,9 @@ def test_audit_link_of_prebuilt_detail_matches_the_dict_form() -> None:
                      canonical_json(detail)) == link_hash(
         GENESIS, 1, at, "k", "a", "record_created", "record", "1",
         '{"category":"serious","source":"hr_penalty"}')
+
+
+def test_json_texts_remembered_by_content_keep_value_types() -> None:
+    for value in ({"a": True}, {"a": 1}, {"a": 1.0}, {"a": "1"}, {"a": [1]}, {"a": {"b": 1}},
+                  {"a": True}, {"a": 1}, ["x"], {"名": "吉林"}):
+        assert _json_text(value) == json.dumps(value, ensure_ascii=False)

@@ -78,9 +78,9 @@ class RuleViolation(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class PriorRecord:
-    """An earlier record of the same entity, from any source."""
+class PriorRecord(NamedTuple):
+    """An earlier record of the same entity, from any source (a named tuple: ingestion
+    builds one per record)."""
 
     source: str
     source_level: str
@@ -89,8 +89,9 @@ class PriorRecord:
     category: Category | None
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
+    """What a rule set knows besides the facts (a named tuple: built once per record)."""
+
     decided_on: date  # 决定日期 of the finding being classified
     history: Sequence[PriorRecord]  # earlier records of the entity, not including this one
     entity_kind: str  # one of ENTITY_KINDS

@@ -85,6 +85,8 @@ def add_months(day: date, months: int) -> date:
     """The same day `months` later, clamped to the month's end (31 Jan + 1 → 28/29 Feb)."""
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
+    if day.day <= 28:  # every month has it: no month length to look up (the common case)
+        return date(year, month + 1, day.day)
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))
 
