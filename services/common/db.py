@@ -210,7 +210,7 @@ def _json_text(value: Any) -> str:
         pass
     except TypeError:  # a list or dict inside: not hashable, not remembered
         return json.dumps(value, ensure_ascii=False)
-    if len(_JSON_TEXTS) >= 65_536:
+    if len(_JSON_TEXTS) >= 16_384:  # about 10 MB at most
         _JSON_TEXTS.clear()
     text = _JSON_TEXTS[key] = json.dumps(value, ensure_ascii=False)
     return text
