@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from services.common.auth import Authenticator
 from services.gateway import errors
 from services.gateway.auth import AuthContext, FailedAuthLimiter, RoleDependency
+from services.gateway.cache import PageCache
 from services.gateway.config import GatewaySettings
 from services.gateway.downstream import Downstream
 from services.gateway.metrics import HttpMetrics, MetricsMiddleware
@@ -58,6 +59,7 @@ def create_app(settings: GatewaySettings, authenticator: Authenticator,
                   lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/api/v1/openapi.json")
     app.state.settings = settings
+    app.state.pages = PageCache(settings.list_cache_seconds)
     app.state.auth = AuthContext(
         authenticator,
         FailedAuthLimiter(settings.auth_failures_allowed, settings.auth_failure_window_seconds),

@@ -42,6 +42,8 @@ class GatewaySettings:
     auth_failure_window_seconds: float
     # Seconds a client is told to wait when a downstream service is down.
     retry_after_seconds: int
+    # How long tiered-list pages and grade counts are reused (0 = never).
+    list_cache_seconds: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -70,6 +72,8 @@ class GatewaySettings:
                                                   min_value=1, max_value=86400, env=env),
             retry_after_seconds=env_int("GATEWAY_RETRY_AFTER_SECONDS", 5, min_value=1,
                                         max_value=3600, env=env),
+            list_cache_seconds=env_float("GATEWAY_LIST_CACHE_SECONDS", 2.0, min_value=0,
+                                         max_value=300, env=env),
         )
 
 

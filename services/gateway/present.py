@@ -40,6 +40,12 @@ def _owns_any(caller: Caller, sources: Any) -> bool:
     return any(caller.owns(SOURCE_OWNER[source_slug(s)]) for s in sources)
 
 
+def view(caller: Caller) -> str:
+    """What decides how a caller sees persons: its department, if it is one."""
+    p = caller.principal
+    return p.department or "" if "department" in p.roles else ""
+
+
 def mask_grade_summary(g: scoring_pb2.GradeSummary, caller: Caller) -> None:
     if g.kind == common_pb2.ENTITY_KIND_PERSON and not _owns_any(caller, g.sources):
         g.display_id = region_only(g.display_id)

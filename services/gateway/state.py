@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from services.gateway.cache import PageCache
 from services.gateway.downstream import Downstream
 
 
 def downstream(request: Request) -> Downstream:
     result: Downstream = request.app.state.downstream
+    return result
+
+
+def pages(request: Request) -> PageCache:
+    result: PageCache = request.app.state.pages
     return result

@@ -4,28 +4,31 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import grpc
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from credit.v1 import scoring_pb2
 from services.common.errors import ServiceError
 from services.gateway.auth import OFFICIALS, Caller, require
+from services.gateway.cache import PageCache
 from services.gateway.downstream import Downstream
 from services.gateway.errors import ERROR_RESPONSES, ok
 from services.gateway.params import EntityPath, GradeFilterParams, PageToken, entity_ref
-from services.gateway.present import grade_record, grade_summary
-from services.gateway.state import downstream
+from services.gateway.present import grade_record, grade_summary, view
+from services.gateway.state import downstream, pages
 
 router = APIRouter(prefix="/api/v1", tags=["grades"], responses=ERROR_RESPONSES)
 Officials = Annotated[Caller, Depends(require(OFFICIALS))]
 Down = Annotated[Downstream, Depends(downstream)]
 Filter = Annotated[GradeFilterParams, Depends()]
+Pages = Annotated[PageCache, Depends(pages)]
 
 
 class GradeItem(BaseModel):
@@ -67,25 +70,41 @@ class GradeCounts(BaseModel):
 @router.get("/grades", summary="Tiered list (分级分类名单), keyset pages",
             response_model=None, responses={200: {"model": GradePage}})
 async def list_grades(
-    caller: Officials, down: Down, flt: Filter, page_token: PageToken = None,
+    caller: Officials, down: Down, flt: Filter, cache: Pages, page_token: PageToken = None,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> JSONResponse:
-    reply = await down.call("scoring", down.scoring.ListGrades, scoring_pb2.ListGradesRequest(
-        filter=flt.proto, page_size=page_size, page_token=page_token or ""), caller.metadata)
-    return JSONResponse({"grades": [grade_summary(g, caller) for g in reply.grades],
-                         "next_page_token": reply.next_page_token})
+) -> Response:
+    request = scoring_pb2.ListGradesRequest(filter=flt.proto, page_size=page_size,
+                                            page_token=page_token or "")
+
+    async def load() -> bytes:
+        reply = await down.call("scoring", down.scoring.ListGrades, request, caller.metadata)
+        return _json({"grades": [grade_summary(g, caller) for g in reply.grades],
+                      "next_page_token": reply.next_page_token})
+
+    key = ("list", request.SerializeToString(deterministic=True), view(caller))
+    return Response(await cache.get(key, load), media_type="application/json")
 
 
 @router.get("/grades/counts", summary="Grade distribution by region, city or industry",
-            response_model=GradeCounts)
+            response_model=None, responses={200: {"model": GradeCounts}})
 async def count_grades(
-    caller: Officials, down: Down, flt: Filter,
+    caller: Officials, down: Down, flt: Filter, cache: Pages,
     group_by: Literal["region", "city", "industry", ""] = "",
-) -> dict[str, Any]:
-    reply = await down.call("scoring", down.scoring.CountGrades, scoring_pb2.CountGradesRequest(
-        filter=flt.proto, group_by=group_by), caller.metadata)
-    return {"counts": [{"group": c.group, "grade": c.grade, "count": c.count}
-                       for c in reply.counts], "total": reply.total}
+) -> Response:
+    request = scoring_pb2.CountGradesRequest(filter=flt.proto, group_by=group_by)
+
+    async def load() -> bytes:
+        reply = await down.call("scoring", down.scoring.CountGrades, request, caller.metadata)
+        return _json({"counts": [{"group": c.group, "grade": c.grade, "count": c.count}
+                                 for c in reply.counts], "total": reply.total})
+
+    # Counts hold no personal data: one view for everyone.
+    key = ("counts", request.SerializeToString(deterministic=True))
+    return Response(await cache.get(key, load), media_type="application/json")
+
+
+def _json(content: Any) -> bytes:
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 # (field, Chinese header); the English header is the field name.

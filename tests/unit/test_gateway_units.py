@@ -1,0 +1,81 @@
+"""The gateway's page cache and failed-token limiter."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from services.gateway import cache
+from services.gateway.auth import FailedAuthLimiter
+from services.gateway.cache import PageCache
+
+
+async def test_concurrent_misses_share_one_load_and_hits_reuse_it() -> None:
+    calls = 0
+
+    async def load() -> bytes:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return b"page"
+
+    pages = PageCache(ttl=60)
+    assert await asyncio.gather(*(pages.get("k", load) for _ in range(20))) == [b"page"] * 20
+    assert await pages.get("k", load) == b"page"
+    assert calls == 1
+
+
+async def test_an_expired_page_is_served_while_it_refreshes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    version = 0
+
+    async def load() -> bytes:
+        nonlocal version
+        version += 1
+        await asyncio.sleep(0.05)
+        return f"v{version}".encode()
+
+    pages = PageCache(ttl=0.05)
+    assert await pages.get("k", load) == b"v1"
+    await asyncio.sleep(0.06)
+    assert await pages.get("k", load) == b"v1"  # stale, refresh started
+    await asyncio.sleep(0.08)
+    assert await pages.get("k", load) == b"v2"
+    monkeypatch.setattr(cache, "STALE_SECONDS", 0.0)
+    await asyncio.sleep(0.06)
+    assert await pages.get("k", load) == b"v3"  # past the stale window: waits
+
+
+async def test_failures_are_not_cached_and_zero_ttl_never_caches() -> None:
+    attempts = 0
+
+    async def flaky() -> bytes:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise RuntimeError("down")
+        return b"ok"
+
+    pages = PageCache(ttl=60)
+    with pytest.raises(RuntimeError):
+        await pages.get("k", flaky)
+    assert await pages.get("k", flaky) == b"ok"
+    off = PageCache(ttl=0)
+    await off.get("k", flaky)
+    await off.get("k", flaky)
+    assert attempts == 4
+
+
+def test_failed_token_attempts_are_limited_per_client_within_the_window() -> None:
+    now = [0.0]
+    limiter = FailedAuthLimiter(allowed=3, window=60, clock=lambda: now[0])
+    for _ in range(3):
+        assert limiter.retry_after("a") is None
+        limiter.failed("a")
+    assert limiter.retry_after("a") == 60
+    assert limiter.retry_after("b") is None
+    now[0] = 30
+    assert limiter.retry_after("a") == 30
+    now[0] = 60.5
+    assert limiter.retry_after("a") is None
