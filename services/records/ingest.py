@@ -250,7 +250,7 @@ def _plan_one(item: _Planned, entity: dict[str, Any],
         decided_on=sub.decided_on,
         history=tuple(p for rid, p in history
                       if p.decided_on <= sub.decided_on
-                      and (prior is None or rid is None or rid != prior.id)),
+                      and (prior is None or rid is None or rid != prior.id)) if history else (),
         entity_kind=entity["kind"],
         annual_reports=reports.get(entity["id"], frozenset()),
     )

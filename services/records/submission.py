@@ -201,6 +201,11 @@ def _fact_fields(descriptor: Descriptor) -> tuple[tuple[str, int, bool], ...]:
     return tuple((fd.name, how(fd), fd.has_presence) for fd in descriptor.fields)
 
 
+@cache
+def _has_dates(descriptor: Descriptor) -> bool:
+    return any(how in (_DATES, _DATE) for _, how, _ in _fact_fields(descriptor))
+
+
 def _facts(msg: Message, field: str, violations: list[tuple[str, str]]) -> dict[str, Any]:
     """Proto facts → the plain dict the rules read; dates parsed, empty fields left out."""
     out: dict[str, Any] = {}
@@ -313,7 +318,8 @@ def decode_submission(r: records_pb2.RecordSubmission, protector: PersonalIdProt
         facts=facts,
         violation=VIOLATION_CODE[source](facts),
         content_hash=_content_hash(r, subject.ref.key),
-        stored_facts=_stored(facts),
+        stored_facts=_stored(facts) if which and _has_dates(getattr(r, which).DESCRIPTOR)
+        else facts,
     )
 
 

@@ -211,3 +211,40 @@ def test_publication_months_within_bounds(tier: str, months: int, end: date | No
 @pytest.mark.parametrize("kind", ["enterprise", "institution", "person", "credit_service_agency"])
 def test_every_employer_kind_is_subject(kind: str) -> None:
     assert rate(kind=kind).listed
+
+
+# --- the per-combination assessment cache ---------------------------------------------------
+
+
+def test_cached_assessment_follows_each_entitys_own_history() -> None:
+    earlier = PriorRecord("hr_penalty", "免予处罚", "tier:minor", date(2024, 1, 5), None)
+    later = PriorRecord("hr_penalty", "免予处罚", "tier:minor", date(2024, 3, 9), None)
+    for _ in range(2):  # the second round is served from the cache
+        assert not rate(tier="minor", first_minor_exempt=True).listed
+        err = violation_of(tier="minor", first_minor_exempt=True, history=[earlier])
+        assert "2024-01-05" in err.reason
+        err = violation_of(tier="minor", first_minor_exempt=True, history=[earlier, later])
+        assert "2024-03-09" in err.reason
+        # A record decided after this one is not prior to it.
+        future = PriorRecord("hr_penalty", "免予处罚", "tier:minor", date(2025, 6, 1), None)
+        assert not rate(tier="minor", first_minor_exempt=True, history=[future]).listed
+
+
+def test_cached_assessment_keeps_each_records_own_dates_and_kind() -> None:
+    facts = {"tier": "serious", "violation": "未依法足额缴纳社会保险费"}
+    a = classify("hr_penalty", facts, Context(date(2025, 1, 31), (), "enterprise"))
+    b = classify("hr_penalty", facts, Context(date(2025, 3, 31), (), "person"))
+    assert (a.publication_start, a.publication_end) == (date(2025, 1, 31), date(2026, 1, 31))
+    assert (b.publication_start, b.publication_end) == (date(2025, 3, 31), date(2026, 3, 31))
+    with pytest.raises(RuleViolation):
+        classify("hr_penalty", facts, Context(date(2025, 1, 31), (), "martian"))
+    with pytest.raises(RuleViolation):  # bad facts are refused every time, never remembered
+        classify("hr_penalty", {**facts, "publication_months": 99},
+                 Context(date(2025, 1, 31), (), "enterprise"))
+    with pytest.raises(RuleViolation):
+        classify("hr_penalty", {**facts, "publication_months": 99},
+                 Context(date(2025, 1, 31), (), "enterprise"))
+    unhashable = {**facts, "violation": ["未依法足额缴纳社会保险费"]}
+    with pytest.raises(RuleViolation) as err:
+        classify("hr_penalty", unhashable, Context(date(2025, 1, 31), (), "enterprise"))
+    assert err.value.field == "violation"

@@ -25,6 +25,7 @@ __all__ = [
     "RuleViolation",
     "check_entity_kind",
     "check_fields",
+    "check_kind",
     "flag",
     "optional_amount",
     "optional_bool",
@@ -147,12 +148,15 @@ def check_fields(facts: Mapping[str, Any], allowed: Collection[str]) -> None:
 
 
 def check_entity_kind(ctx: Context, allowed: Collection[str]) -> None:
-    if ctx.entity_kind not in ENTITY_KINDS:
-        raise RuleViolation("entity.kind", f"unknown entity kind {ctx.entity_kind!r}")
-    if ctx.entity_kind not in allowed:
+    check_kind(ctx.entity_kind, allowed)
+
+
+def check_kind(kind: str, allowed: Collection[str]) -> None:
+    if kind not in ENTITY_KINDS:
+        raise RuleViolation("entity.kind", f"unknown entity kind {kind!r}")
+    if kind not in allowed:
         raise RuleViolation(
-            "entity.kind",
-            f"{ctx.entity_kind!r} is not subject to this source; expected {_listing(allowed)}",
+            "entity.kind", f"{kind!r} is not subject to this source; expected {_listing(allowed)}"
         )
 
 
