@@ -19,7 +19,9 @@ month ends clamp the way the publication periods do.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+from psycopg import sql
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -41,11 +44,13 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     or_,
     select,
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 
 from services.records.models import AnnualReport, Commitment, Entity, Objection, Record
 from services.records.queries import shielded_expr, status_expr
@@ -208,6 +213,7 @@ class _Members:
 
     by: str | None  # "ids", "keys" or None (all)
     sharded: bool
+    one: bool = False  # exactly one member (a prepared statement then takes a scalar)
 
     @staticmethod
     def of(entity_ids: Sequence[int] | None, entity_keys: Sequence[str] | None,
@@ -232,12 +238,15 @@ class _Members:
             if not values:
                 return None
             params["members"] = values
-        return _Members(by, shard is not None), params, -1 if values is None else len(values)
+        one = values is not None and len(values) == 1
+        return (_Members(by, shard is not None, one), params,
+                -1 if values is None else len(values))
 
-    def scope(self, dialect: str) -> Scope:
+    def scope(self, dialect: str, prepared: bool = False) -> Scope:
         parts: list[Scope] = []
         if self.by is not None:
-            member = _member_of(dialect, BigInteger() if self.by == "ids" else String())
+            member = (_prepared_member(self) if prepared else
+                      _member_of(dialect, BigInteger() if self.by == "ids" else String()))
             if self.by == "ids":
                 parts.append(member)
             else:
@@ -259,6 +268,21 @@ def _member_of(dialect: str, item: BigInteger | String) -> Scope:
         return lambda col: col == any_(arr)
     table = func.json_each(bindparam("members", type_=String())).table_valued("value")
     return lambda col: col.in_(select(table.c.value))
+
+
+_PARAM_TYPE = {"ids": "bigint", "keys": "varchar"}
+
+
+def _param_type(members: _Members) -> str:
+    return _PARAM_TYPE[str(members.by)] + ("" if members.one else "[]")
+
+
+def _prepared_member(members: _Members) -> Scope:
+    """`col = $1` for one member, else `col = ANY($1)`: the parameter of a server-side
+    prepared statement. A scalar lets PostgreSQL keep one generic plan (0.4 ms a call); for
+    `= ANY($1)` it estimates many rows and re-plans every execution (1.4 ms)."""
+    arg: ColumnElement[Any] = literal_column(f"$1::{_param_type(members)}")
+    return (lambda col: col == arg) if members.one else (lambda col: col == any_(arg))
 
 
 def _bind(conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
@@ -284,18 +308,25 @@ def _plain_decimal(text: ColumnElement[str]) -> ColumnElement[bool]:
 
 
 @functools.lru_cache(maxsize=64)
-def _feature_select(as_of: date, members: _Members, dialect: str) -> Select[*tuple[Any, ...]]:
+def _feature_select(as_of: date, members: _Members, dialect: str,
+                    prepared: bool = False) -> Select[*tuple[Any, ...]]:
     """Built once per date and shape: building the expression tree costs more than running
-    the statement for one entity."""
-    scope = members.scope(dialect)
+    the statement for one entity. `prepared`: the members are `$1` (see _prepared)."""
+    scope = members.scope(dialect, prepared)
     m12, m36 = add_months(as_of, -12), add_months(as_of, -36)
     status = status_expr(as_of)
-    open_objection = (
+    open_objection_q = (
         select(Objection.record_id)
         .where(Objection.filed_on <= as_of,
                or_(Objection.resolved_on.is_(None), Objection.resolved_on > as_of))
-        .distinct().subquery()
     )
+    if members.by is not None:
+        # Only the listed entities' objections: unscoped, PostgreSQL hashes every open
+        # objection in the database for each single-entity evaluation (~60 ms at 1M entities).
+        mine = Record.__table__.alias("objected")
+        open_objection_q = open_objection_q.where(Objection.record_id.in_(
+            select(mine.c.id).where(scope(mine.c.entity_id))))
+    open_objection = open_objection_q.distinct().subquery()
     amount_text = Record.facts["amount_yuan"].as_string()
     seen = (
         select(
@@ -420,6 +451,14 @@ def _batch(rows: Sequence[Any], as_of: date) -> FeatureBatch:
                         [EntityAttributes(*row[4:4 + _ATTRS]) for row in rows])
 
 
+# For the rest of the caller's transaction, before a bulk read on PostgreSQL (measured on 1M
+# entities, 5M records, 2 cores): JIT compiling the ~25 aggregates took 5 s per shard, more
+# than it saved; 4 MB work_mem spilled the per-entity sort to disk (250 MB); a cursor's
+# default plan aims at the first 10 % of rows, but every row is read.
+_BULK_SETTINGS = ("SELECT set_config('jit', 'off', true), set_config('work_mem', '256MB', true),"
+                  " set_config('cursor_tuple_fraction', '1', true)")
+
+
 def feature_rows(conn: Connection, as_of: date, *, entity_ids: Sequence[int] | None = None,
                  entity_keys: Sequence[str] | None = None,
                  shard: tuple[int, int] | None = None,
@@ -428,22 +467,69 @@ def feature_rows(conn: Connection, as_of: date, *, entity_ids: Sequence[int] | N
     only ids ≡ i mod n for `shard=(i, n)`), in ascending id order, `batch` rows at a time.
 
     One statement, streamed through a server-side cursor on PostgreSQL: memory stays at one
-    batch whatever the number of entities. Reads in the caller's transaction."""
+    batch whatever the number of entities. Reads in the caller's transaction; on PostgreSQL
+    an unbounded read sets jit, work_mem and cursor_tuple_fraction for the rest of it, and
+    a short list of entities runs as a statement prepared on the connection."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
     shape = _Members.of(entity_ids, entity_keys, shard)
     if shape is None:
         return
     members, params, most = shape
+    if conn.dialect.name == "postgresql" and 0 <= most <= batch and not members.sharded:
+        rows = _execute_prepared(conn, as_of, members, params["members"])
+        for lo in range(0, len(rows), batch):
+            yield _batch(rows[lo:lo + batch], as_of)
+        return
     query = _feature_select(as_of, members, conn.dialect.name)
     # A server-side cursor costs round trips; a short list of entities fits in one fetch.
     options = ({} if 0 <= most <= batch else {"stream_results": True, "yield_per": batch})
+    if most < 0 and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_BULK_SETTINGS)
     result = conn.execute(query, _bind(conn, params), execution_options=options)
     try:
         for part in result.partitions(batch):
             yield _batch(part, as_of)
     finally:
         result.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _prepared(as_of: date, members: _Members) -> tuple[str, str]:
+    """(name, PREPARE statement) of the feature query for listed entities, all values but
+    the members rendered inline; the name is a digest of the text."""
+    query = _feature_select(as_of, members, "postgresql", prepared=True)
+    sql = str(query.compile(dialect=_PG_DIALECT, compile_kwargs={"literal_binds": True}))
+    name = "credit_features_" + hashlib.sha256(sql.encode()).hexdigest()[:20]
+    return name, f"PREPARE {name}({_param_type(members)}) AS {sql}"
+
+
+_PG_DIALECT = pg_psycopg.dialect()  # type: ignore[no-untyped-call]
+_PREPARED_KEPT = 8  # statements kept per connection (one per date and shape asked lately)
+
+
+def _execute_prepared(conn: Connection, as_of: date, members: _Members,
+                      values: list[int] | list[str]) -> Sequence[Any]:
+    """The feature rows of a short list of entities through a statement prepared once per
+    connection. Evaluate's cost per call was mostly this 12 kB statement: converting it in
+    psycopg and planning it in PostgreSQL (~3 ms) against ~0.4 ms to run it. Prepared
+    statements are off engine-wide (stale generic plans after bulk loads); this one is
+    index-driven whatever the table sizes, and ANALYZE invalidates its cached plan anyway."""
+    name, prepare = _prepared(as_of, members)
+    kept: OrderedDict[str, None] = conn.connection.info.setdefault("credit_prepared",
+                                                                    OrderedDict())
+    if name in kept:
+        kept.move_to_end(name)
+    else:
+        conn.exec_driver_sql(prepare)
+        kept[name] = None
+        if len(kept) > _PREPARED_KEPT:
+            conn.exec_driver_sql(f"DEALLOCATE {kept.popitem(last=False)[0]}")
+    # EXECUTE is a utility statement: no protocol-level parameters, so the members go as a
+    # literal quoted by psycopg (and no parameters means no placeholder parsing either).
+    raw = conn.connection.driver_connection
+    arg = sql.Literal(values[0] if members.one else values).as_string(raw)
+    return conn.exec_driver_sql(f"EXECUTE {name}({arg})").all()
 
 
 def features_for(conn: Connection, entity_key: str, as_of: date) -> dict[str, float] | None:

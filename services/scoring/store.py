@@ -168,8 +168,10 @@ def write_grades(session: Session, rows: Sequence[GradeRow], cause: str, as_of: 
     history = session.execute(insert(_HISTORY).from_select(
         ["entity_key", "previous_grade", "grade", "score", "cause", "model_version",
          "policy_version", "as_of", "graded_at"], changed), execution_options=counted)
-    # WHERE true: SQLite's parser needs it between INSERT … SELECT and ON CONFLICT.
-    source = select(*(s[c] for c in _COLUMNS), *evaluation.values()).where(true())
+    # WHERE true: SQLite's parser needs it between INSERT … SELECT and ON CONFLICT. In key
+    # order, the key indexes are walked in sequence rather than at random (bulk re-grade).
+    source = (select(*(s[c] for c in _COLUMNS), *evaluation.values()).where(true())
+              .order_by(s.entity_key))
     dialect_insert = postgresql.insert if postgres else sqlite.insert
     upsert = dialect_insert(_GRADES).from_select([*_COLUMNS, *evaluation], source)
     upsert = upsert.on_conflict_do_update(
