@@ -18,7 +18,7 @@ from typing import Any
 
 import grpc
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, scoring_pb2_grpc
 from services.common.auth import Principal, current_principal
@@ -246,14 +246,20 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         _raise_if(violations)
         assert ref is not None
 
-        def run() -> Evaluation | None:
-            with self.records.connect() as conn:
-                return self.evaluator.evaluate(conn, ref.key, as_of, department)
+        def run() -> scoring_pb2.Evaluation | None:
+            # One statement: autocommit spares the BEGIN and ROLLBACK round trips, and the
+            # message is built here too, off the event loop.
+            with self._reader() as conn:
+                evaluation = self.evaluator.evaluate(conn, ref.key, as_of, department)
+            return None if evaluation is None else evaluation_pb(evaluation)
 
-        evaluation = await asyncio.to_thread(run)
-        if evaluation is None:
+        message = await asyncio.to_thread(run)
+        if message is None:
             raise ServiceError.not_found("entity not found")
-        return evaluation_pb(evaluation)
+        return message
+
+    def _reader(self) -> Connection:
+        return self.records.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     async def EvaluateBatch(self, request_iterator: AsyncIterator[scoring_pb2.EvaluateBatchRequest],
                             context: Any) -> AsyncIterator[scoring_pb2.EvaluateBatchResponse]:
@@ -288,23 +294,23 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             refs.append(key if key is not None else ServiceError.invalid_argument(*bad))
         keys = [r.key for r in refs if isinstance(r, EntityKey)]
 
-        def run() -> dict[str, Evaluation]:
-            with self.records.connect() as conn:
-                return self.evaluator.evaluate_many(conn, keys, as_of, department)
+        def run() -> scoring_pb2.EvaluateBatchResponse:
+            with self._reader() as conn:
+                found = self.evaluator.evaluate_many(conn, keys, as_of, department)
+            items = []
+            for r in refs:
+                if isinstance(r, ServiceError):
+                    items.append(scoring_pb2.BatchItem(error=to_status_proto(r)))
+                elif r.key in found:
+                    items.append(scoring_pb2.BatchItem(evaluation=evaluation_pb(found[r.key])))
+                else:
+                    items.append(scoring_pb2.BatchItem(error=to_status_proto(
+                        ServiceError.not_found("entity not found"))))
+            return scoring_pb2.EvaluateBatchResponse(
+                items=items, model_version=self.evaluator.model.version,
+                policy_version=self.evaluator.policy.version)
 
-        found = await asyncio.to_thread(run)
-        items = []
-        for r in refs:
-            if isinstance(r, ServiceError):
-                items.append(scoring_pb2.BatchItem(error=to_status_proto(r)))
-            elif r.key in found:
-                items.append(scoring_pb2.BatchItem(evaluation=evaluation_pb(found[r.key])))
-            else:
-                items.append(scoring_pb2.BatchItem(error=to_status_proto(
-                    ServiceError.not_found("entity not found"))))
-        return scoring_pb2.EvaluateBatchResponse(
-            items=items, model_version=self.evaluator.model.version,
-            policy_version=self.evaluator.policy.version)
+        return await asyncio.to_thread(run)
 
     def _score_matrix(self, m: scoring_pb2.FeatureMatrix,
                       with_reasons: bool) -> scoring_pb2.EvaluateBatchResponse:
