@@ -110,6 +110,6 @@ def platform(tmp: Path, **gateway_env: str) -> Iterator[Platform]:
         g_addr, metrics, _, http = stack.enter_context(gateway(tmp, r_addr, s_addr,
                                                                **gateway_env))
         with grpc.insecure_channel(r_addr) as channel:
-            seeded = seed(records_pb2_grpc.RecordsServiceStub(channel))
+            seeded = seed(records_pb2_grpc.RecordsServiceStub(channel))  # type: ignore[no-untyped-call]
         wait_graded(http, 13)
         yield Platform(http, g_addr, metrics, r_addr, s_addr, tmp, seeded)

@@ -3,8 +3,9 @@
 Dashboards and planners ask for the same filtered pages over and over, and the grades behind
 them change only when a record does; so a page is kept for GATEWAY_LIST_CACHE_SECONDS
 (default 2 s), concurrent misses of one page share one downstream call, and an expired page
-is served once more while its refresh runs in the background (for at most STALE_SECONDS),
-so no caller waits for a refresh of a page in use. Entries are keyed by the downstream
+is served while its refresh runs in the background, or after the refresh failed, for at most
+STALE_SECONDS: no caller waits for the refresh of a page in use, and a slow or struggling
+scoring service does not turn a dashboard's pages into errors. Entries are keyed by the downstream
 request and by the caller's view (the department, whose persons it sees unmasked), never
 across views. This relies on scoring
 authorising ListGrades and CountGrades by role alone, which the gateway checks first.
@@ -16,7 +17,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 
-STALE_SECONDS = 10.0
+STALE_SECONDS = 30.0
 
 
 class PageCache:

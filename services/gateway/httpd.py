@@ -1,13 +1,11 @@
-"""Serving the HTTP app with uvicorn: in the main process beside the gRPC façade, and in
-extra worker processes that share the listening socket (GATEWAY_HTTP_WORKERS)."""
+"""An HTTP worker process: uvicorn (uvloop, httptools) serving the app on the listening
+socket the gateway's main process bound and passed down (GATEWAY_HTTP_WORKERS of them)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import sys
-from collections.abc import Iterator
 
 import uvicorn
 
@@ -18,14 +16,6 @@ from services.gateway.config import GatewaySettings
 from services.gateway.metrics import HttpMetrics
 
 FD_VARIABLE = "GATEWAY_HTTP_FD"
-
-
-class EmbeddedServer(uvicorn.Server):
-    """Leaves signals to the process's own shutdown logic (the gRPC bootstrap)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def listen(settings: GatewaySettings) -> socket.socket:
@@ -50,7 +40,7 @@ def config(settings: GatewaySettings, authenticator: Authenticator,
 
 
 def worker_main() -> None:
-    """An extra HTTP worker: `python -m services.gateway.httpd` with the socket's fd."""
+    """`python -m services.gateway.httpd` with the socket's fd in GATEWAY_HTTP_FD."""
     configure_logging("gateway")
     settings = GatewaySettings.from_env()
     authenticator = Authenticator.from_settings(settings.server.auth_mode,

@@ -27,7 +27,9 @@ def _chromium() -> str | None:
     return CHROMIUM if Path(CHROMIUM).exists() else None
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API drives its own event loop on this thread, which must
+# be gone before any asyncio test of another module runs.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     path = _chromium()
     if path is None:
