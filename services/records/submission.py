@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -167,8 +167,9 @@ def decode_subject(s: records_pb2.Subject, field: str, protector: PersonalIdProt
     return SubjectIn(ref, kind, name, region, industry, established)
 
 
-@dataclass(frozen=True)
-class Submission:
+class Submission(NamedTuple):
+    """A decoded, validated record (a named tuple: one is built per record)."""
+
     source: str
     source_record_id: str
     subject: SubjectIn
