@@ -149,7 +149,8 @@ class ScoringServiceServicer:
 
     def ListGrades(self, request, context):
         """Tiered lists (分级分类名单): stored grades filtered by grade, region, industry, source
-        and kind, in keyset pages ordered by (grade, entity_key). Errors: INVALID_ARGUMENT.
+        and kind, in keyset pages ordered by grade, then region code, then entity key.
+        Errors: INVALID_ARGUMENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

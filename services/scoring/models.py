@@ -47,8 +47,8 @@ class Grade(Base):
     """The current grade of one entity; rewritten only when its content changes."""
 
     __tablename__ = "grades"
-    # The tiered list pages by (grade, entity_key).
-    __table_args__ = (Index("ix_grades_grade_key", "grade", "entity_key"),)
+    # The tiered list pages by (grade, region_code, entity_key), one range per grade.
+    __table_args__ = (Index("ix_grades_grade_region_key", "grade", "region_code", "entity_key"),)
     entity_key: Mapped[str] = mapped_column(String(80), primary_key=True)
     # The records id, so that bulk jobs can join by integer (ids are never reused).
     entity_id: Mapped[int] = mapped_column(BigInteger, index=True)

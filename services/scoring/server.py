@@ -446,7 +446,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                 rows, last = grade_queries.list_grades(session, f, size, after)
                 return scoring_pb2.ListGradesResponse(
                     grades=[grade_summary_pb(g) for g in rows],
-                    next_page_token=grade_queries.encode_page_token(*last) if last else "")
+                    next_page_token=grade_queries.encode_page_token(last) if last else "")
 
         return await asyncio.to_thread(read)
 

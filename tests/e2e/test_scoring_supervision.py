@@ -103,8 +103,8 @@ def test_tiered_list_pages_cover_the_filter_exactly_once(stubs: tuple[Any, Any, 
     _, scoring, _ = stubs
     everything = _all_grades(scoring, F(), page_size=1000)
     assert len(everything) == N
-    keys = [(g.grade, g.entity_key) for g in everything]
-    assert keys == sorted(keys)  # A first, then B, C, D; by key within a grade
+    keys = [(g.grade, g.region_code, g.entity_key) for g in everything]
+    assert keys == sorted(keys)  # A first, then B, C, D; by region and key within a grade
     paged = _all_grades(scoring, F())
     assert [g.entity_key for g in paged] == [g.entity_key for g in everything]
 
