@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import signal
+import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +24,8 @@ from credit.v1 import (
     scoring_pb2,
 )
 from tests.factories import hr, uscc
-from tests.gateway_platform import Platform, platform
-from tests.procs import bearer
+from tests.gateway_platform import Platform, gateway, platform
+from tests.procs import bearer, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -247,9 +250,6 @@ def test_health_and_metrics(plat: Platform) -> None:
 
 def test_downstream_down_is_503_with_retry_after_and_readiness_names_it(
         tmp_path: Path) -> None:
-    from tests.gateway_platform import gateway
-    from tests.procs import free_port
-
     dead = f"127.0.0.1:{free_port()}"
     with gateway(tmp_path, dead, dead, GATEWAY_DEADLINE_SECONDS="1") as (_, _, _, http), \
             httpx.Client(base_url=http, headers={"authorization": "Bearer dev-planner"},
@@ -268,10 +268,6 @@ def test_downstream_down_is_503_with_retry_after_and_readiness_names_it(
 
 
 def test_a_downstream_that_never_answers_is_504(tmp_path: Path) -> None:
-    import socket
-
-    from tests.gateway_platform import gateway
-
     with socket.socket() as silent:  # accepts connections, never speaks HTTP/2
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
@@ -325,3 +321,41 @@ def test_inspection_plan_is_drawn_viewed_verified_and_its_results_published(
             assert again["entities"][0]["result"]["summary"] == "未发现问题"
         missing = planner.get("/api/v1/inspection-plans/no-such-plan")
         assert missing.status_code == 404
+
+
+def test_workers_share_one_metrics_endpoint_and_sigterm_stops_them_all(tmp_path: Path) -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    with gateway(tmp_path, dead, dead, GATEWAY_HTTP_WORKERS="3") as (_, metrics, proc, http):
+        with httpx.Client(base_url=http, headers={"authorization": "Bearer dev-planner"}) as c:
+            for _ in range(30):
+                # A new connection each time, so the kernel spreads them over the workers.
+                assert c.get("/api/v1/me", headers={"connection": "close"}).status_code == 200
+        text = httpx.get(f"http://127.0.0.1:{metrics}/metrics").text
+        line = next(x for x in text.splitlines()
+                    if x.startswith('http_requests_total{method="GET",route="/api/v1/me"'))
+        assert float(line.split()[-1]) == 30
+        workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                 text=True).stdout.split()
+        assert len(workers) == 3
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        for pid in workers:
+            assert not Path(f"/proc/{pid}").exists() or "Z" in Path(
+                f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def test_followed_watch_pushes_a_new_grade_change(plat: Platform) -> None:
+    reg = bearer("dev-regulator")
+    with grpc.insecure_channel(plat.grpc) as channel:
+        stub = gateway_pb2_grpc.GatewayServiceStub(channel)
+        last = list(stub.WatchGradeChanges(scoring_pb2.WatchGradeChangesRequest(),
+                                           metadata=reg, timeout=10))[-1].id
+        stream = stub.WatchGradeChanges(scoring_pb2.WatchGradeChangesRequest(
+            after_id=last, follow=True), metadata=reg, timeout=30)
+        with grpc.insecure_channel(plat.records) as records:
+            records_pb2_grpc.RecordsServiceStub(records).SubmitRecord(
+                records_pb2.SubmitRecordRequest(record=hr("watched", uscc(3), tier="grave")),
+                metadata=bearer("dev-hr"), timeout=20)
+        change = next(iter(stream))
+        stream.cancel()
+    assert change.id > last and change.entity_key == uscc(3) and change.grade == "D"

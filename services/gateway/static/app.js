@@ -193,7 +193,8 @@ async function drawPlan(ev) {
     });
   const body = {
     request_id: `web-${Date.now()}`, task_name: form.get("task_name"), inspectors,
-    filter: { region: String(form.get("region") || "") }, seed: String(form.get("seed") || ""),
+    filter: { region: String(form.get("region") || ""), grades: form.getAll("grade") },
+    seed: String(form.get("seed") || ""),
   };
   renderPlan(await json("/api/v1/inspection-plans", { method: "POST", body: JSON.stringify(body) }));
   await showPlans();
