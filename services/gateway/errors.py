@@ -121,6 +121,14 @@ def _field(loc: tuple[Any, ...]) -> str:
     return out or "body"
 
 
+def _violation(error: dict[str, Any]) -> FieldViolation:
+    if error.get("type") == "json_invalid":
+        # Its location is a character offset, not a field.
+        position = error.get("loc", ("body", "?"))[-1]
+        return FieldViolation("body", f"not valid JSON (at character {position})")
+    return FieldViolation(_field(tuple(error.get("loc", ()))), str(error.get("msg", "")))
+
+
 def install(app: FastAPI, retry_after: int) -> None:
     @app.exception_handler(GatewayError)
     async def gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
@@ -132,8 +140,7 @@ def install(app: FastAPI, retry_after: int) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        violations = [FieldViolation(_field(tuple(e.get("loc", ()))), str(e.get("msg", "")))
-                      for e in exc.errors()]
+        violations = [_violation(e) for e in exc.errors()]
         return error_response(ServiceError.invalid_argument(*violations))
 
     @app.exception_handler(StarletteHTTPException)

@@ -190,6 +190,11 @@ def test_errors_are_mapped_with_field_violations(plat: Platform) -> None:
         assert body_error.json()["details"][0]["field_violations"][0]["field"] == "published_json"
         not_json = c.post("/api/v1/inspection-plans/verify", json={"published_json": "{x"})
         assert not_json.status_code == 400
+        broken = c.post("/api/v1/inspection-plans/verify", content=b'{"published_json": ',
+                        headers={"content-type": "application/json"})
+        assert broken.status_code == 400
+        assert broken.json()["details"][0]["field_violations"] == [
+            {"field": "body", "description": "not valid JSON (at character 19)"}]
 
 
 def test_authentication_failures_are_rate_limited(plat: Platform) -> None:
