@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from services.common.auth import Authenticator
-from services.gateway import errors
+from services.gateway import errors, schemas
 from services.gateway.auth import AuthContext, FailedAuthLimiter, RoleDependency
 from services.gateway.cache import PageCache
 from services.gateway.config import GatewaySettings
@@ -69,6 +71,17 @@ def create_app(settings: GatewaySettings, authenticator: Authenticator,
         _declare_roles(module.router)
         app.include_router(module.router)
     app.mount("/dashboard", StaticFiles(directory=STATIC, html=True), name="dashboard")
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version,
+                              description=app.description, routes=app.routes)
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(
+                schemas.components())
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

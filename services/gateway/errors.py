@@ -82,11 +82,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def ok(description: str) -> dict[int | str, dict[str, Any]]:
-    """The documented 200 answer of an endpoint that returns a proto message as JSON."""
-    return {200: {"description": description}}
-
-
 class GatewayError(Exception):
     """A ServiceError with HTTP headers (Retry-After, WWW-Authenticate)."""
 

@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse
 from credit.v1 import records_pb2
 from services.gateway.auth import OFFICIALS, Caller, require
 from services.gateway.downstream import Downstream
-from services.gateway.errors import ERROR_RESPONSES, ok
+from services.gateway.errors import ERROR_RESPONSES
 from services.gateway.params import AsOf, EntityPath, entity_ref
 from services.gateway.present import credit_file
+from services.gateway.schemas import ok
 from services.gateway.state import downstream
 
 router = APIRouter(prefix="/api/v1", tags=["entities"], responses=ERROR_RESPONSES)
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["entities"], responses=ERROR_RESPONSE
 
 @router.get("/entities/{entity}/credit-file", summary="Credit file (信用档案) as of a date",
             response_model=None,
-            responses=ok("CreditFile (records.proto) as JSON; personal IDs "
+            responses=ok(records_pb2.CreditFile, "CreditFile (records.proto) as JSON; personal IDs "
                              "masked for everyone but the owning department"))
 async def get_credit_file(
     entity: EntityPath, caller: Annotated[Caller, Depends(require(OFFICIALS))],

@@ -19,9 +19,10 @@ from services.common.errors import ServiceError
 from services.gateway.auth import OFFICIALS, Caller, require
 from services.gateway.cache import PageCache
 from services.gateway.downstream import Downstream
-from services.gateway.errors import ERROR_RESPONSES, ok
+from services.gateway.errors import ERROR_RESPONSES
 from services.gateway.params import EntityPath, GradeFilterParams, PageToken, entity_ref
 from services.gateway.present import grade_record, grade_summary, view
+from services.gateway.schemas import ok
 from services.gateway.state import downstream, pages
 
 router = APIRouter(prefix="/api/v1", tags=["grades"], responses=ERROR_RESPONSES)
@@ -172,7 +173,7 @@ async def export_grades(
 
 @router.get("/entities/{entity}/grade", summary="An entity's grade with reasons, legal basis, "
             "supervision tier and history", response_model=None,
-            responses=ok("GradeRecord (scoring.proto) as JSON"))
+            responses=ok(scoring_pb2.GradeRecord, "GradeRecord (scoring.proto) as JSON"))
 async def entity_grade(
     entity: EntityPath, caller: Officials, down: Down,
     history_limit: Annotated[int, Query(ge=1, le=200)] = 20,

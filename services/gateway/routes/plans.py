@@ -12,7 +12,7 @@ from credit.v1 import scoring_pb2
 from services.common.errors import ServiceError
 from services.gateway.auth import DEPARTMENTS, EVERYONE, OFFICIALS, Caller, require
 from services.gateway.downstream import Downstream
-from services.gateway.errors import ERROR_RESPONSES, ok
+from services.gateway.errors import ERROR_RESPONSES
 from services.gateway.params import (
     DATE,
     Grade,
@@ -26,6 +26,7 @@ from services.gateway.params import (
 )
 from services.gateway.present import to_json
 from services.gateway.routes.workflows import parse_record
+from services.gateway.schemas import ok
 from services.gateway.state import downstream
 
 router = APIRouter(prefix="/api/v1/inspection-plans", tags=["inspection plans"],
@@ -34,7 +35,7 @@ Down = Annotated[Downstream, Depends(downstream)]
 PLAN_ID = r"^[A-Za-z0-9._:-]{1,128}$"
 IDENT = r"^[A-Za-z0-9._:/-]{1,64}$"
 PlanId = Annotated[str, Path(pattern=PLAN_ID, description="the plan_id a draw returned")]
-PLAN_DOC = ok("InspectionPlan (scoring.proto) as JSON")
+PLAN_DOC = ok(scoring_pb2.InspectionPlan, "InspectionPlan (scoring.proto) as JSON")
 
 
 class FilterBody(BaseModel):
@@ -97,7 +98,7 @@ async def draw(body: DrawBody, caller: Annotated[Caller, Depends(require(DEPARTM
 
 
 @router.get("", summary="Stored plans, newest first", response_model=None,
-            responses={200: {"description": '{"plans": [InspectionPlan], "next_page_token"}'}})
+            responses=ok(scoring_pb2.ListInspectionPlansResponse, "plans, newest first"))
 async def list_plans(
     caller: Annotated[Caller, Depends(require(OFFICIALS))], down: Down,
     department: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = None,
@@ -170,7 +171,8 @@ class ResultBody(BaseModel):
 
 @router.post("/{plan_id}/results", summary="Record and publish one inspection's outcome",
              response_model=None,
-             responses=ok("InspectionResult (scoring.proto) as JSON"))
+             responses=ok(scoring_pb2.InspectionResult,
+                          "InspectionResult (scoring.proto) as JSON"))
 async def record_result(plan_id: PlanId, body: ResultBody,
                         caller: Annotated[Caller, Depends(require(DEPARTMENTS))],
                         down: Down) -> JSONResponse:

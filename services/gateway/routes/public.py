@@ -13,6 +13,7 @@ from services.gateway.downstream import Downstream
 from services.gateway.errors import ERROR_RESPONSES
 from services.gateway.params import AsOf, Industry, PageToken, SourceName, source_enum
 from services.gateway.present import record
+from services.gateway.schemas import ok
 from services.gateway.state import downstream
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"], responses=ERROR_RESPONSES)
@@ -20,8 +21,8 @@ router = APIRouter(prefix="/api/v1/public", tags=["public"], responses=ERROR_RES
 
 @router.get("/serious-dishonesty", summary="Public serious-dishonesty list; no token needed",
             response_model=None,
-            responses={200: {"description": '{"records": [Record], "next_page_token"}; only '
-                             "records inside their publication period, persons masked"}})
+            responses=ok(records_pb2.ListRecordsResponse, "only records inside their "
+                         "publication period, persons masked"))
 async def serious_dishonesty(
     caller: Annotated[Caller, Depends(require(EVERYONE))],
     down: Annotated[Downstream, Depends(downstream)],

@@ -16,9 +16,10 @@ from credit.v1 import records_pb2
 from services.common.errors import ServiceError
 from services.gateway.auth import APPLICANTS, DEPARTMENTS, SUPERVISORS, Caller, require
 from services.gateway.downstream import Downstream
-from services.gateway.errors import ERROR_RESPONSES, ok
+from services.gateway.errors import ERROR_RESPONSES
 from services.gateway.params import DATE, AsOf
 from services.gateway.present import to_json
+from services.gateway.schemas import ok
 from services.gateway.state import downstream
 
 router = APIRouter(prefix="/api/v1", tags=["repairs and objections"], responses=ERROR_RESPONSES)
@@ -81,8 +82,8 @@ class ObjectionResolutionBody(BaseModel):
         None, description="upheld_corrected: the corrected RecordSubmission as JSON")
 
 
-REPAIR = ok("Repair (records.proto) as JSON")
-OBJECTION = ok("Objection (records.proto) as JSON")
+REPAIR = ok(records_pb2.Repair, "Repair (records.proto) as JSON")
+OBJECTION = ok(records_pb2.Objection, "Objection (records.proto) as JSON")
 
 
 @router.post("/repairs", summary="Apply for a repair", response_model=None, responses=REPAIR)
@@ -130,7 +131,7 @@ async def resolve_objection(objection_id: ItemId, body: ObjectionResolutionBody,
 
 @router.get("/overdue", summary="Workflow items past their working-day deadline",
             response_model=None,
-            responses={200: {"description": '{"items": [OverdueItem]}'}})
+            responses=ok(records_pb2.ListOverdueResponse, "overdue items"))
 async def overdue(
     caller: Annotated[Caller, Depends(require(SUPERVISORS))], down: Down, as_of: AsOf = None,
     department: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$",
