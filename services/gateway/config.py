@@ -44,6 +44,8 @@ class GatewaySettings:
     retry_after_seconds: int
     # How long tiered-list pages and grade counts are reused (0 = never).
     list_cache_seconds: float
+    # Largest request body accepted (a published plan document is the biggest).
+    max_body_bytes: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -74,6 +76,8 @@ class GatewaySettings:
                                         max_value=3600, env=env),
             list_cache_seconds=env_float("GATEWAY_LIST_CACHE_SECONDS", 2.0, min_value=0,
                                          max_value=300, env=env),
+            max_body_bytes=env_int("GATEWAY_MAX_BODY_BYTES", 64 * 1024 * 1024,
+                                   min_value=1024, max_value=1024**3, env=env),
         )
 
 

@@ -253,10 +253,11 @@ def test_health_and_metrics(plat: Platform) -> None:
     assert "grpc_server_handled_total" in text
 
 
-def test_downstream_down_is_503_with_retry_after_and_readiness_names_it(
+def test_downstream_down_is_503_with_retry_after_and_readiness_names_it_and_bodies_are_capped(
         tmp_path: Path) -> None:
     dead = f"127.0.0.1:{free_port()}"
-    with gateway(tmp_path, dead, dead, GATEWAY_DEADLINE_SECONDS="1") as (_, _, _, http), \
+    with gateway(tmp_path, dead, dead, GATEWAY_DEADLINE_SECONDS="1",
+                 GATEWAY_MAX_BODY_BYTES="2048") as (_, _, _, http), \
             httpx.Client(base_url=http, headers={"authorization": "Bearer dev-planner"},
                          timeout=10) as c:
         started = time.monotonic()
@@ -270,6 +271,14 @@ def test_downstream_down_is_503_with_retry_after_and_readiness_names_it(
         assert ready.status_code == 503 and ready.headers["retry-after"]
         assert ready.json()["downstream"] == {"records": "UNAVAILABLE", "scoring": "UNAVAILABLE"}
         assert ready.json()["message"] == "records and scoring are unavailable"
+        big = {"published_json": "x" * 5000}
+        declared = c.post("/api/v1/inspection-plans/verify", json=big)
+        chunked = c.post("/api/v1/inspection-plans/verify",
+                         content=iter([b'{"published_json": "', b"x" * 5000, b'"}']),
+                         headers={"content-type": "application/json"})
+        for reply in (declared, chunked):
+            assert reply.status_code == 413
+            assert reply.json()["details"][0]["field_violations"][0]["field"] == "body"
 
 
 def test_a_downstream_that_never_answers_is_504(tmp_path: Path) -> None:
