@@ -84,6 +84,8 @@ def test_entity_page_shows_grade_reasons_basis_and_timeline(page: Any, plat: Pla
     page.wait_for_selector("#entity-timeline li.record")
     assert page.locator("#entity-grade").inner_text() == "D"
     assert page.locator("#entity-basis li").count() >= 1
+    reasons = page.locator("#entity-reasons li").all_inner_texts()
+    assert reasons and "主体成立年数" in reasons
     timeline = page.locator("#entity-timeline li.record").all_inner_texts()
     assert timeline and "2024-01-02" in timeline[0] and "情节严重" in timeline[0]
 

@@ -122,7 +122,9 @@ async function showEntity(key) {
   $("#entity-decided").textContent = rule ? (LANG === "en" ? rule.text_en : rule.text_zh) : g.decided_by;
   // Full reasons with texts when the grade carries them, else the stored reason codes.
   const reasons = (grade.reasons || []).length ? grade.reasons.map((r) =>
-    `${LANG === "en" ? r.text_en : r.text_zh} (−${Number(r.points_lost).toFixed(1)})`) : g.reasons;
+    (LANG === "en" ? r.text_en : r.text_zh) +
+    // Stored grades do not keep the points lost; show them only when known.
+    (Number(r.points_lost) > 0 ? ` (−${Number(r.points_lost).toFixed(1)})` : "")) : g.reasons;
   $("#entity-reasons").replaceChildren(...reasons.map((text) => {
     const li = document.createElement("li");
     li.textContent = text;
