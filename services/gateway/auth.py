@@ -29,6 +29,9 @@ from services.gateway.errors import GatewayError
 # Role sets the endpoints declare.
 OFFICIALS = frozenset({"admin", "regulator", "planner", "department"})
 DEPARTMENTS = frozenset({"admin", "department"})
+# Inspection planners draw plans and publish results for any department; a department for
+# itself (scoring checks which).
+PLANNERS = frozenset({"admin", "planner", "department"})
 APPLICANTS = frozenset({"admin", "department", "applicant"})
 SUPERVISORS = frozenset({"admin", "regulator", "department"})
 EVERYONE = frozenset({"admin", "regulator", "planner", "department", "applicant", "service",

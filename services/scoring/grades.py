@@ -8,6 +8,7 @@ import base64
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, literal, select, true, tuple_
 from sqlalchemy.orm import Session
@@ -98,24 +99,26 @@ def decode_page_token(token: str) -> Position:
 
 
 def list_grades(session: Session, f: GradeFilter, page_size: int,
-                after: Position | None = None) -> tuple[list[Grade], Position | None]:
-    """One keyset page in (grade, region_code, entity_key) order; returns the rows and the
-    position of the last (None on the last page).
+                after: Position | None = None) -> tuple[list[Any], Position | None]:
+    """One keyset page in (grade, region_code, entity_key) order; returns the rows (with the
+    columns of models.Grade as attributes) and the position of the last (None on the last
+    page).
 
     One index range scan per grade, in grade order: the index (grade, region_code,
     entity_key) then yields each grade's rows of a region prefix already in page order, so a
     page costs about its own rows (plus those the industry, source and kind filters skip)
     however far into a million grades it is."""
     c = Grade.__table__.c
-    rows: list[Grade] = []
+    rows: list[Any] = []
     for grade in sorted(set(f.grades) or GRADES):
         if after is not None and grade < after[0]:
             continue
-        query = select(Grade).where(c.grade == grade, f.where(with_grades=False))
+        # Plain rows, not ORM objects: a page is read once and turned into messages.
+        query = select(*c).where(c.grade == grade, f.where(with_grades=False))
         if after is not None and grade == after[0]:
             query = query.where(tuple_(c.region_code, c.entity_key) > tuple_(*after[1:]))
         want = page_size + 1 - len(rows)
-        rows += session.scalars(query.order_by(c.region_code, c.entity_key).limit(want))
+        rows += session.execute(query.order_by(c.region_code, c.entity_key).limit(want))
         if len(rows) > page_size:
             last = rows[page_size - 1]
             return rows[:page_size], (last.grade, last.region_code, last.entity_key)

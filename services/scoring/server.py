@@ -49,7 +49,7 @@ from services.scoring.draws import (
 from services.scoring.evaluate import GRADE_INPUTS, Evaluation, Evaluator, Model, grade_columns
 from services.scoring.grades import GradeFilter
 from services.scoring.models import Grade, GradeHistory, InspectionPlanRow, InspectionResultRow
-from services.scoring.policy import GRADES
+from services.scoring.policy import GRADES, GradeInputs, decide
 from services.scoring.regrade import RegradeStats, regrade_all
 from services.scoring.store import GradeStore
 from services.scoring.supervision import GradeSupervision
@@ -111,7 +111,8 @@ def _iso(value: date | datetime | None) -> str:
     return "" if value is None else value.isoformat()
 
 
-def grade_summary_pb(g: Grade) -> scoring_pb2.GradeSummary:
+def grade_summary_pb(g: Any) -> scoring_pb2.GradeSummary:
+    """A grades row (ORM object or plain row with the same columns) as its message."""
     return scoring_pb2.GradeSummary(
         entity_key=g.entity_key, kind=KIND_ENUM.get(g.kind, 0), name=g.name,
         display_id=g.display_id, region_code=g.region_code, industry=g.industry,
@@ -411,6 +412,9 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         if grade is None:
             raise ServiceError.not_found("no grade for this entity")
         policy = self.evaluator.policy
+        # What the stored score gives, in the policy's words, then the rule that decided the
+        # grade when one did (the stored row keeps which, not the facts behind the others).
+        by_score = decide(policy, grade.score, GradeInputs()).reasons[0]
         rules = [r for r in policy.rules if r.id == grade.decided_by]
         texts = self.evaluator.model.scorecard.reason_texts()
         bases = dict.fromkeys(policy.score_basis)
@@ -418,8 +422,9 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             bases.update(dict.fromkeys(rule.basis))
         return scoring_pb2.GradeRecord(
             grade=grade_summary_pb(grade),
-            grade_rules=[scoring_pb2.GradeRule(code=r.id, text_zh=r.zh, text_en=r.en)
-                         for r in rules],
+            grade_rules=[scoring_pb2.GradeRule(code=by_score[0], text_zh=by_score[1],
+                                               text_en=by_score[2])]
+            + [scoring_pb2.GradeRule(code=r.id, text_zh=r.zh, text_en=r.en) for r in rules],
             reasons=[scoring_pb2.Reason(code=c, text_zh=texts.get(c, (c, c))[0],
                                         text_en=texts.get(c, (c, c))[1])
                      for c in grade.reasons],

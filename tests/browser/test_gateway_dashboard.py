@@ -91,8 +91,10 @@ def test_entity_page_shows_grade_reasons_basis_and_timeline(page: Any, plat: Pla
 
 
 def test_inspection_plan_is_drawn_and_verified_on_the_page(page: Any, plat: Platform) -> None:
-    sign_in(page, plat, "dev-hr", "plans")
+    # A planner draws for a department it names.
+    sign_in(page, plat, "dev-planner", "plans")
     page.fill("#draw input[name=task_name]", "浏览器抽查任务")
+    page.select_option("#draw select[name=department]", "fire_rescue")
     page.fill("#draw input[name=seed]", "42")
     page.click("#draw button[type=submit]")
     page.wait_for_selector("#plan:not([hidden])")
@@ -101,7 +103,8 @@ def test_inspection_plan_is_drawn_and_verified_on_the_page(page: Any, plat: Plat
     page.click("#verify")
     page.wait_for_selector("#verify-result.valid")
     assert page.locator("#verify-result").inner_text().startswith("验证通过")
-    assert page.locator("#plan-list li").filter(has_text="浏览器抽查任务").count() == 1
+    plans = page.locator("#plan-list li").filter(has_text="浏览器抽查任务")
+    assert plans.count() == 1 and "fire_rescue" in plans.inner_text()
 
 
 def test_errors_are_shown_not_swallowed(page: Any, plat: Platform) -> None:

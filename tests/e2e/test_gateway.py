@@ -304,7 +304,10 @@ def test_inspection_plan_is_drawn_viewed_verified_and_its_results_published(
                            for n in range(1, 5)]}
     with plat.client("hr") as dept, plat.client("planner") as planner, \
             plat.client("public") as public:
-        assert planner.post("/api/v1/inspection-plans", json=draw).status_code == 403
+        # A planner names the department it draws for; a department draws for itself.
+        unnamed = planner.post("/api/v1/inspection-plans", json=draw)
+        assert unnamed.status_code == 400, unnamed.text
+        assert unnamed.json()["details"][0]["field_violations"][0]["field"] == "department"
         drawn = dept.post("/api/v1/inspection-plans", json=draw)
         assert drawn.status_code == 200, drawn.text
         plan = drawn.json()
@@ -326,11 +329,16 @@ def test_inspection_plan_is_drawn_viewed_verified_and_its_results_published(
             key = plan["entities"][0]["entity_key"]
             result = {"entity_key": key, "outcome": "clear", "summary": "未发现问题",
                       "inspected_on": "2025-11-20"}
-            assert planner.post(f"/api/v1/inspection-plans/{plan['plan_id']}/results",
-                                json=result).status_code == 403
+            with plat.client("medical") as other:  # not the plan's department
+                assert other.post(f"/api/v1/inspection-plans/{plan['plan_id']}/results",
+                                  json=result).status_code == 403
             published = dept.post(f"/api/v1/inspection-plans/{plan['plan_id']}/results",
                                   json=result)
             assert published.status_code == 200, published.text
+            # The planner publishing the same result again changes nothing.
+            same = planner.post(f"/api/v1/inspection-plans/{plan['plan_id']}/results",
+                                json=result)
+            assert same.status_code == 200 and same.json() == published.json()
             again = planner.get(f"/api/v1/inspection-plans/{plan['plan_id']}").json()
             assert again["entities"][0]["result"]["summary"] == "未发现问题"
         missing = planner.get("/api/v1/inspection-plans/no-such-plan")

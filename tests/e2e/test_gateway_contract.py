@@ -21,6 +21,7 @@ pytestmark = pytest.mark.e2e
 
 OFFICIALS = {"admin", "regulator", "planner", "medical"}
 DEPARTMENTS = {"admin", "medical"}
+PLANNERS = {"admin", "planner", "medical"}
 APPLICANTS = {"admin", "medical", "applicant"}
 SUPERVISORS = {"admin", "regulator", "medical"}
 ANYONE = {"admin", "regulator", "planner", "medical", "public", "applicant", "service",
@@ -41,7 +42,7 @@ MATRIX: list[tuple[str, str, str, dict[str, Any] | None, set[str]]] = [
      OFFICIALS),
     ("GET", "/api/v1/entities/{entity}/credit-file", f"/api/v1/entities/{uscc(1)}/credit-file",
      None, OFFICIALS),
-    ("POST", "/api/v1/inspection-plans", "/api/v1/inspection-plans", DRAW, DEPARTMENTS),
+    ("POST", "/api/v1/inspection-plans", "/api/v1/inspection-plans", DRAW, PLANNERS),
     ("GET", "/api/v1/inspection-plans", "/api/v1/inspection-plans", None, OFFICIALS),
     ("GET", "/api/v1/inspection-plans/{plan_id}", "/api/v1/inspection-plans/none", None,
      OFFICIALS),
@@ -51,7 +52,7 @@ MATRIX: list[tuple[str, str, str, dict[str, Any] | None, set[str]]] = [
      {"published_json": "{}"}, ANYONE),
     ("POST", "/api/v1/inspection-plans/{plan_id}/results",
      "/api/v1/inspection-plans/none/results",
-     {"entity_key": uscc(1), "outcome": "clear", "summary": "无问题"}, DEPARTMENTS),
+     {"entity_key": uscc(1), "outcome": "clear", "summary": "无问题"}, PLANNERS),
     ("POST", "/api/v1/repairs", "/api/v1/repairs",
      {"record_id": "999999", "proof": "凭证", "commitment_letter": True}, APPLICANTS),
     ("POST", "/api/v1/repairs/{repair_id}/decision", "/api/v1/repairs/999999/decision",

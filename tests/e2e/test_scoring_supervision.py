@@ -155,6 +155,10 @@ def test_get_grade_explains_the_stored_grade(stubs: tuple[Any, Any, str]) -> Non
     got = scoring.GetGrade(scoring_pb2.GetGradeRequest(
         entity=common_pb2.EntityRef(entity_key=d.entity_key)), metadata=REG, timeout=10)
     assert got.grade.grade == "D" and got.history[0].grade == "D"
+    # The score's own statement first, then the rule that decided, if one did.
+    assert got.grade_rules[0].code == "score" and "D" in got.grade_rules[0].text_en
+    assert [r.code for r in got.grade_rules[1:]] == (
+        [] if d.decided_by == "score" else [d.decided_by])
     assert got.tier.key_supervision and got.legal_basis
     assert [r.code for r in got.reasons] == list(d.reasons)
     assert all(r.text_zh for r in got.reasons)

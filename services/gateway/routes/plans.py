@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from credit.v1 import scoring_pb2
 from services.common.errors import ServiceError
-from services.gateway.auth import DEPARTMENTS, EVERYONE, OFFICIALS, Caller, require
+from services.gateway.auth import EVERYONE, OFFICIALS, PLANNERS, Caller, require
 from services.gateway.downstream import Downstream
 from services.gateway.errors import ERROR_RESPONSES
 from services.gateway.params import (
@@ -72,13 +72,15 @@ class DrawBody(BaseModel):
     seed: str = Field("", pattern=r"^\d{0,80}$")
 
 
-@router.post("", summary="Draw a 双随机 plan (the caller's department)", response_model=None,
+@router.post("", summary="Draw a 双随机 plan (a department for itself; planners and admins "
+             "for any)", response_model=None,
              responses=PLAN_DOC)
-async def draw(body: DrawBody, caller: Annotated[Caller, Depends(require(DEPARTMENTS))],
+async def draw(body: DrawBody, caller: Annotated[Caller, Depends(require(PLANNERS))],
                down: Down) -> JSONResponse:
     department = body.department or caller.principal.department
     if not department:
-        raise ServiceError.invalid_argument(("department", "required for an admin caller"))
+        raise ServiceError.invalid_argument(
+            ("department", "required unless the caller is a department"))
     triggered = []
     for i, ref in enumerate(body.triggered):
         try:
@@ -174,7 +176,7 @@ class ResultBody(BaseModel):
              responses=ok(scoring_pb2.InspectionResult,
                           "InspectionResult (scoring.proto) as JSON"))
 async def record_result(plan_id: PlanId, body: ResultBody,
-                        caller: Annotated[Caller, Depends(require(DEPARTMENTS))],
+                        caller: Annotated[Caller, Depends(require(PLANNERS))],
                         down: Down) -> JSONResponse:
     request = scoring_pb2.RecordInspectionResultRequest(
         plan_id=plan_id, entity_key=body.entity_key,

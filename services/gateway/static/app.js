@@ -195,6 +195,7 @@ async function drawPlan(ev) {
     });
   const body = {
     request_id: `web-${Date.now()}`, task_name: form.get("task_name"), inspectors,
+    ...(form.get("department") ? { department: String(form.get("department")) } : {}),
     filter: { region: String(form.get("region") || ""), grades: form.getAll("grade") },
     seed: String(form.get("seed") || ""),
   };
