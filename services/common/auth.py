@@ -38,10 +38,13 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import re
 import secrets
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +57,7 @@ __all__ = [
     "DEV_PRINCIPAL",
     "EXEMPT_METHOD_PREFIXES",
     "Authenticator",
+    "FailedAuthLimiter",
     "NoPrincipalError",
     "Principal",
     "TokenFileError",
@@ -280,3 +284,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+class FailedAuthLimiter:
+    """Sliding window of failed token attempts per client address (per process): a client
+    over the limit is refused, valid token or not, until its oldest failure leaves the window."""
+
+    MAX_CLIENTS = 100_000
+
+    def __init__(self, allowed: int, window: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.allowed = allowed
+        self.window = window
+        self._clock = clock
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def retry_after(self, client: str) -> int | None:
+        """Seconds the client must wait, or None when it may try."""
+        q = self._failures.get(client)
+        if q is None:
+            return None
+        now = self._clock()
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        if not q:
+            del self._failures[client]
+            return None
+        if len(q) < self.allowed:
+            return None
+        return max(1, math.ceil(q[0] + self.window - now))
+
+    def failed(self, client: str) -> None:
+        q = self._failures.setdefault(client, deque())
+        self._failures.move_to_end(client)
+        q.append(self._clock())
+        # Bounded memory under a spray of addresses: forget the least recent clients.
+        while len(self._failures) > self.MAX_CLIENTS:
+            self._failures.popitem(last=False)

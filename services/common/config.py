@@ -245,6 +245,10 @@ class ServerSettings:
     keepalive_min_ping_interval_seconds: float = 10.0
     auth_mode: AuthMode = "tokens"
     tokens_file: Path | None = None
+    # Failed token attempts a client address may make per window before it is refused
+    # (RESOURCE_EXHAUSTED) until the window has passed; 0 = no limit.
+    auth_failures_allowed: int = 10
+    auth_failure_window_seconds: float = 60.0
 
     @classmethod
     def from_env(
@@ -262,7 +266,9 @@ class ServerSettings:
         ``<P>_MAX_CONCURRENT_RPCS``, ``<P>_SHUTDOWN_GRACE_SECONDS``,
         ``<P>_KEEPALIVE_TIME_SECONDS``, ``<P>_KEEPALIVE_TIMEOUT_SECONDS``,
         ``<P>_KEEPALIVE_PERMIT_WITHOUT_CALLS``, ``<P>_KEEPALIVE_MIN_PING_INTERVAL_SECONDS``,
-        ``CREDIT_AUTH_MODE`` (tokens|dev), ``CREDIT_TOKENS_FILE`` (required for tokens).
+        ``CREDIT_AUTH_MODE`` (tokens|dev), ``CREDIT_TOKENS_FILE`` (required for tokens),
+        ``CREDIT_AUTH_FAILURES_ALLOWED`` and ``CREDIT_AUTH_FAILURE_WINDOW_SECONDS`` (failed
+        token attempts per client address and window, default 10 per 60 s).
         """
         p = env_prefix(service)
         address_var = p + "GRPC_ADDRESS"
@@ -316,6 +322,10 @@ class ServerSettings:
             ),
             auth_mode=auth_mode,
             tokens_file=tokens_file,
+            auth_failures_allowed=env_int("CREDIT_AUTH_FAILURES_ALLOWED", 10, min_value=0,
+                                          max_value=1_000_000, env=env),
+            auth_failure_window_seconds=env_float("CREDIT_AUTH_FAILURE_WINDOW_SECONDS", 60.0,
+                                                  min_value=1, max_value=86400, env=env),
         )
 
     def grpc_options(self) -> list[tuple[str, int]]:

@@ -38,7 +38,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
-from services.common.auth import Authenticator, is_exempt, use_principal
+from services.common.auth import Authenticator, FailedAuthLimiter, is_exempt, use_principal
 from services.common.config import ServerSettings, parse_address
 from services.common.errors import ServiceError, to_rpc_status
 from services.common.logs import configure_logging
@@ -93,9 +93,11 @@ class _Rpc:
 class _Chain:
     """The three layers, as nested async context managers around one call."""
 
-    def __init__(self, metrics: GrpcServerMetrics, authenticator: Authenticator) -> None:
+    def __init__(self, metrics: GrpcServerMetrics, authenticator: Authenticator,
+                 limiter: FailedAuthLimiter | None = None) -> None:
         self.metrics = metrics
         self.authenticator = authenticator
+        self.limiter = limiter
 
     @asynccontextmanager
     async def scope(
@@ -130,9 +132,16 @@ class _Chain:
         if rpc.exempt:
             yield
             return
+        client = _peer_host(context.peer())
+        wait = self.limiter.retry_after(client) if self.limiter is not None else None
+        if wait is not None:
+            await _abort(context, ServiceError.resource_exhausted(
+                f"too many failed token attempts; retry in {wait} s"))
         try:
             principal = self.authenticator.authenticate(context.invocation_metadata())
         except ServiceError as err:
+            if self.limiter is not None:
+                self.limiter.failed(client)
             # The reason stays server-side; the client only learns missing/invalid.
             log.info(
                 "rejected unauthenticated call",
@@ -239,6 +248,14 @@ class _Chain:
         return factory(stream_response, handler.request_deserializer, handler.response_serializer)
 
 
+def _peer_host(peer: str) -> str:
+    """"ipv4:10.0.0.7:51234" → "10.0.0.7", "ipv6:[::1]:5" → "[::1]": per client, not port."""
+    kind, _, rest = peer.partition(":")
+    if kind in ("ipv4", "ipv6"):
+        return rest.rpartition(":")[0] or rest
+    return peer
+
+
 class _PlatformInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     def __init__(self, chain: _Chain) -> None:
         self._chain = chain
@@ -326,7 +343,10 @@ async def start_server(
     if authenticator is None:
         authenticator = Authenticator.from_settings(settings.auth_mode, settings.tokens_file)
     host, _ = parse_address("grpc_address", settings.grpc_address)
-    chain = _Chain(server_metrics(metrics_registry), authenticator)
+    limiter = (FailedAuthLimiter(settings.auth_failures_allowed,
+                                 settings.auth_failure_window_seconds)
+               if settings.auth_failures_allowed > 0 else None)
+    chain = _Chain(server_metrics(metrics_registry), authenticator, limiter)
     server = grpc.aio.server(
         interceptors=[_PlatformInterceptor(chain)],
         options=settings.grpc_options(),

@@ -13,9 +13,9 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from services.common.auth import Authenticator
+from services.common.auth import Authenticator, FailedAuthLimiter
 from services.gateway import errors, schemas
-from services.gateway.auth import AuthContext, FailedAuthLimiter, RoleDependency
+from services.gateway.auth import AuthContext, RoleDependency
 from services.gateway.cache import PageCache
 from services.gateway.config import GatewaySettings
 from services.gateway.downstream import Downstream

@@ -12,16 +12,12 @@ The gateway checks the role an endpoint declares before it asks anyone anything,
 
 from __future__ import annotations
 
-import math
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.common.auth import Authenticator, Principal
+from services.common.auth import Authenticator, FailedAuthLimiter, Principal
 from services.common.errors import ServiceError
 from services.gateway.downstream import Metadata
 from services.gateway.errors import GatewayError
@@ -50,42 +46,6 @@ class Caller:
     def owns(self, department: str) -> bool:
         p = self.principal
         return "department" in p.roles and p.department == department
-
-
-class FailedAuthLimiter:
-    """Sliding window of failed token attempts per client address (per worker process)."""
-
-    MAX_CLIENTS = 100_000
-
-    def __init__(self, allowed: int, window: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.allowed = allowed
-        self.window = window
-        self._clock = clock
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def retry_after(self, client: str) -> int | None:
-        """Seconds the client must wait, or None when it may try."""
-        q = self._failures.get(client)
-        if q is None:
-            return None
-        now = self._clock()
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        if not q:
-            del self._failures[client]
-            return None
-        if len(q) < self.allowed:
-            return None
-        return max(1, math.ceil(q[0] + self.window - now))
-
-    def failed(self, client: str) -> None:
-        q = self._failures.setdefault(client, deque())
-        self._failures.move_to_end(client)
-        q.append(self._clock())
-        # Bounded memory under a spray of addresses: forget the least recent clients.
-        while len(self._failures) > self.MAX_CLIENTS:
-            self._failures.popitem(last=False)
 
 
 @dataclass

@@ -227,3 +227,21 @@ def test_deadline_in_an_unknown_calendar_year_is_an_explicit_error(tmp_path: Pat
                 metadata=bearer("dev-hr"), timeout=10)
     assert _code(exc) == grpc.StatusCode.FAILED_PRECONDITION
     assert "2027" in exc.value.details()  # type: ignore[attr-defined]
+
+
+def test_repeated_bad_tokens_lock_the_client_out(tmp_path: Path) -> None:
+    with records_service(tmp_path, f"sqlite:///{tmp_path}/records.db",
+                         CREDIT_AUTH_FAILURES_ALLOWED="3",
+                         CREDIT_AUTH_FAILURE_WINDOW_SECONDS="600") as (address, _, _), \
+            grpc.insecure_channel(address) as channel:
+        stub = records_pb2_grpc.RecordsServiceStub(channel)
+        request = records_pb2.ListRecordsRequest(page_size=1)
+        for _ in range(3):
+            with pytest.raises(grpc.RpcError) as bad:
+                stub.ListRecords(request, metadata=bearer("guess"), timeout=5)
+            assert _code(bad) == grpc.StatusCode.UNAUTHENTICATED
+        # Past the limit even a valid token waits: guessing is throttled, not just counted.
+        with pytest.raises(grpc.RpcError) as locked:
+            stub.ListRecords(request, metadata=bearer("dev-regulator"), timeout=5)
+        assert _code(locked) == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "retry in" in (locked.value.details() or "")

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from services.common.auth import FailedAuthLimiter
 from services.gateway import cache
-from services.gateway.auth import FailedAuthLimiter
 from services.gateway.cache import PageCache
 
 
