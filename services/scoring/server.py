@@ -69,6 +69,7 @@ OUTCOMES = {
 }
 OUTCOME_ENUM = {name: number for number, name in OUTCOMES.items()}
 POLL_SECONDS = 0.5
+_GRADE_LETTERS = np.frombuffer("".join(GRADES).encode("ascii"), dtype=np.uint8)
 SERVICE_NAME = scoring_pb2.DESCRIPTOR.services_by_name["ScoringService"].full_name
 
 
@@ -342,8 +343,10 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             raise ServiceError.invalid_argument(
                 ("features.values", f"{' and '.join(GRADE_INPUTS)} must be whole numbers ≥ 0"))
         graded = grade_columns(model, policy, columns, reasons=with_reasons)
-        out = scoring_pb2.ScoredRows(
-            scores=graded.scores, grades="".join(GRADES[g] for g in graded.grade.tolist()))
+        # Vectorised: grade letters as bytes, scores as one list (a per-row loop here cost
+        # about a third of the call at 10,000 rows).
+        letters = _GRADE_LETTERS[graded.grade].tobytes().decode("ascii")
+        out = scoring_pb2.ScoredRows(scores=graded.scores.tolist(), grades=letters)
         if graded.reasons is not None:
             card_names = model.scorecard.names
             out.reasons.extend(",".join(card_names[j] for j in row if j >= 0)
