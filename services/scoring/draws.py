@@ -587,6 +587,15 @@ class Published:
             claimed_hash=claimed if isinstance(claimed, str) else None,
         )
 
+    @staticmethod
+    def plan_of(text: str) -> InspectionPlan:
+        """Only the plan of a published document (stored documents were checked when
+        written; the candidate list, up to hundreds of thousands of entries, is not read)."""
+        data = json.loads(text)
+        if not isinstance(data, Mapping) or "plan" not in data:
+            raise DrawInputError("published document: no plan")
+        return InspectionPlan.from_dict(data["plan"])
+
     def verify(self) -> VerifyResult:
         """Recomputes the plan from the document's own inputs; also checks its plan_hash."""
         result = verify(self.plan, self.candidates, self.inspectors, self.policy, self.previous)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, literal, select, true, tuple_
 from sqlalchemy.orm import Session
 
+from services.common.codes import INDUSTRY_SECTIONS
+from services.records.rules import ENTITY_KINDS
 from services.scoring.draws import Candidate
 from services.scoring.features import SOURCES
 from services.scoring.models import Grade, GradeHistory
@@ -20,10 +21,8 @@ from services.scoring.policy import GRADES
 
 __all__ = ["GROUPS", "GradeFilter", "PageTokenError", "candidates", "count_grades",
            "decode_page_token", "encode_page_token", "grade_changes", "grade_history",
-           "keys_known", "list_grades", "source_names"]
+           "list_grades", "source_names"]
 
-KINDS = ("enterprise", "credit_service_agency", "institution", "person")
-INDUSTRIES = frozenset("ABCDEFGHIJKLMNOPQRST")
 _REGION_PREFIX = re.compile(r"[0-9]{0,6}")
 # Grouping of CountGrades: name → how many leading digits of the region code, or industry.
 GROUPS = {"": None, "region": 6, "city": 4, "province": 2, "industry": "industry"}
@@ -51,10 +50,11 @@ class GradeFilter:
         if not _REGION_PREFIX.fullmatch(self.region_prefix):
             out.append((f"{field}.region_prefix", "must be up to 6 digits"))
         out += [(f"{field}.industries", f"{i!r} is not a GB/T 4754 section letter A..T")
-                for i in self.industries if i not in INDUSTRIES]
+                for i in self.industries if i not in INDUSTRY_SECTIONS]
         out += [(f"{field}.sources", f"unknown source {s!r}")
                 for s in self.sources if s not in SOURCES]
-        out += [(f"{field}.kinds", f"unknown kind {k!r}") for k in self.kinds if k not in KINDS]
+        out += [(f"{field}.kinds", f"unknown kind {k!r}")
+                for k in self.kinds if k not in ENTITY_KINDS]
         return out
 
     def where(self, *, with_grades: bool = True) -> ColumnElement[bool]:
@@ -161,10 +161,3 @@ def candidates(session: Session, f: GradeFilter, limit: int) -> list[Candidate]:
         .where(f.where()).order_by(g.entity_key).limit(limit + 1))
     return [Candidate(key, grade, region, industry, tuple(source_names(bits)))
             for key, grade, region, industry, bits in rows]
-
-
-def keys_known(session: Session, keys: Sequence[str]) -> set[str]:
-    if not keys:
-        return set()
-    return set(session.scalars(select(Grade.entity_key)
-                               .where(Grade.entity_key.in_(sorted(set(keys))))))

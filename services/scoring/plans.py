@@ -90,7 +90,7 @@ def draw_plan(store: GradeStore, req: DrawRequest, policy: SupervisionPolicy,
             select(InspectionPlanRow).where(InspectionPlanRow.department == req.task.department)
             .order_by(InspectionPlanRow.seq.desc()).limit(1))
         previous_keys = (frozenset() if previous is None else frozenset(
-            e.key for e in Published.from_json(previous.document).plan.entities))
+            e.key for e in Published.plan_of(previous.document).entities))
         candidates = grade_queries.candidates(session, req.filter, MAX_CANDIDATES)
         if len(candidates) > MAX_CANDIDATES:
             raise TooManyCandidates(f"more than {MAX_CANDIDATES:,} candidates")
@@ -179,4 +179,4 @@ def record_result(store: GradeStore, result: ResultIn, record_id: str | None,
 
 
 def plan_of(row: InspectionPlanRow) -> InspectionPlan:
-    return Published.from_json(row.document).plan
+    return Published.plan_of(row.document)
