@@ -198,11 +198,11 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
 
         def load() -> records_pb2.CreditFile:
             with store.sessions() as session:
-                entity = entity_by_key(session, ref.key)
-                if entity is None:
+                found = queries.credit_file(session, ref.key, as_of,
+                                            include_audit=request.include_audit)
+                if found is None:
                     raise ServiceError.not_found("entity not found")
-                return views.credit_file(queries.credit_file(
-                    session, entity, as_of, include_audit=request.include_audit))
+                return views.credit_file(found)
 
         return await _run(load)
 

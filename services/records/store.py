@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.codes import PersonalIdProtector
@@ -94,5 +94,8 @@ def publish(session: Session, changes: Sequence[Change], at: datetime | None = N
     ), at)
 
 
+_ENTITY_BY_KEY = select(Entity).where(Entity.entity_key == bindparam("key"))
+
+
 def entity_by_key(session: Session, key: str) -> Entity | None:
-    return session.execute(select(Entity).where(Entity.entity_key == key)).scalar_one_or_none()
+    return session.execute(_ENTITY_BY_KEY, {"key": key}).scalar_one_or_none()

@@ -20,7 +20,7 @@ from services.records.ingest import entity_row, ingest
 from services.records.models import Entity, Record
 from services.records.queries import credit_file
 from services.records.rules.national import add_months
-from services.records.store import Store, entity_by_key, now
+from services.records.store import Store, now
 from services.records.submission import EntityKey, decode_subject, require_ref
 from services.scoring.features import (
     FEATURE_NAMES,
@@ -350,9 +350,9 @@ def _check_against_credit_files(store: Store, as_of: date,
     index = {n: i for i, n in enumerate(FEATURE_NAMES)}
     with store.sessions() as s:
         for entity_id, (key, row) in rows.items():
-            entity = entity_by_key(s, key)
-            assert entity is not None and entity.id == entity_id
-            seen = [v for v in credit_file(s, entity, as_of, include_audit=False).records
+            file = credit_file(s, key, as_of, include_audit=False)
+            assert file is not None and file.entity.id == entity_id
+            seen = [v for v in file.records
                     if v.record.listed and v.status != "withdrawn" and not v.shielded]
             active = [v.record for v in seen if v.status == "active"]
             in36 = [v.record for v in seen if v.record.decided_on > m36]

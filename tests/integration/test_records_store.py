@@ -36,11 +36,9 @@ def _count(store: Store, model: type) -> int:
 
 def _file(store: Store, code: str, as_of: date = TODAY) -> queries.CreditFile:
     with store.sessions() as s:
-        from services.records.store import entity_by_key
-
-        entity = entity_by_key(s, code)
-        assert entity is not None
-        return queries.credit_file(s, entity, as_of, include_audit=True)
+        found = queries.credit_file(s, code, as_of, include_audit=True)
+        assert found is not None
+        return found
 
 
 # ----------------------------------------------------------------------------- ingestion
@@ -363,6 +361,42 @@ def test_missing_annual_reports_are_checked_against_the_register(store: Store) -
     workflows.file_annual_report(store, CREDIT, ref, 2024, date(2025, 5, 1))
     again = _one(store, CREDIT, agency("a-5b", code, item=5, decided="2025-07-02"))
     assert again.error is not None and again.error.code == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_credit_file_holds_every_workflow_of_its_entity_only(store: Store) -> None:
+    code, other = uscc(34), uscc(35)
+    rid = _serious_hr(store, code)
+    _one(store, HR, hr("h-other", other, tier="grave", decided="2024-01-02"))
+    ref = require_ref(subject(code).ref, "entity", store.protector)
+    repair = workflows.apply_repair(store, HR, str(rid), "罚款已缴清", True, date(2025, 9, 26))
+    objection = workflows.file_objection(store, HR, str(rid), "period", "公示期有误",
+                                         date(2025, 9, 26))
+    commitment = workflows.register_commitment(store, HR, ref, "hr_penalty", "按期整改",
+                                               date(2025, 1, 2), date(2025, 3, 31))
+    shield, _ = workflows.start_shield(store, HR, ref, "（2025）吉01破13号", date(2025, 8, 1))
+    file = _file(store, code)
+    assert [r.id for r in file.repairs] == [repair.id]
+    assert [o.id for o in file.objections] == [objection.id]
+    assert [c.id for c in file.commitments] == [commitment.id]
+    assert [s.id for s in file.shields] == [shield.id]
+    # Before the record was decided, its repair and objection are not part of the file.
+    early = _file(store, code, date(2023, 12, 31))
+    assert early.records == [] and early.repairs == [] and early.objections == []
+    assert [c.id for c in early.commitments] == [commitment.id]
+    clean = _file(store, other)
+    assert len(clean.records) == 1
+    assert (clean.repairs, clean.objections, clean.commitments, clean.shields,
+            clean.annual_reports) == ([], [], [], [], [])
+    assert [(a.entity_key, a.action) for a in clean.audit] == [(other, "record_created")]
+    with store.sessions() as s:
+        assert queries.credit_file(s, uscc(36), TODAY, include_audit=False) is None
+    agency_code = uscc(37)
+    agency_ref = require_ref(subject(agency_code, "credit_service_agency").ref, "a",
+                             store.protector)
+    assert _one(store, CREDIT, agency("a-9", agency_code, item=1,
+                                      decided="2025-07-01")).error is None
+    workflows.file_annual_report(store, CREDIT, agency_ref, 2024, date(2025, 5, 1))
+    assert [a.year for a in _file(store, agency_code).annual_reports] == [2024]
 
 
 # ------------------------------------------------------------------ change feed and audit
