@@ -119,8 +119,8 @@ class CreditFile:
     audit: list[AuditEntry]
 
 
-# The credit file's statements, built once: constructing them per call cost more than the
-# queries, and constant SQL lets psycopg prepare them server-side.
+# The credit file's statements, built once: constructing them per call cost more than
+# running them (SQLAlchemy then finds each compiled in its cache).
 _AS_OF_P: BindParameter[date] = bindparam("as_of", type_=Date())
 _ENTITY_P: BindParameter[int] = bindparam("entity_id")
 # The entity with whether it has anything in each workflow table: most have nothing, and a
