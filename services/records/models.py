@@ -218,7 +218,6 @@ class AuditEntry(Base):
     """Append-only, hash-chained: hash = SHA-256(prev_hash | seq | fields...)."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
     seq: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
     entity_key: Mapped[str] = mapped_column(String(80), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -26,5 +26,5 @@ def test_sqlite_migration_is_repeatable(tmp_path: object) -> None:
     open_store(url).engine.dispose()
     store = open_store(url)  # a second start finds the schema at head and changes nothing
     with store.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0001"
+        assert MigrationContext.configure(conn).get_current_revision() == "0002"
     store.engine.dispose()
