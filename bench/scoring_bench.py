@@ -31,6 +31,7 @@ import argparse
 import ast
 import contextlib
 import json
+import queue
 import random
 import subprocess
 import sys
@@ -205,29 +206,40 @@ def closed_loop(address: str, method: str, requests: list[bytes],
             ("grpc.max_send_message_length", 64 << 20)]
 
     def run(t: int) -> None:
+        outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         try:
             with grpc.insecure_channel(address, options=opts) as channel:
-                call: Callable[[bytes, float], Any]
+                call: Callable[[bytes], Any]
                 if stream:
-                    s = channel.stream_stream(method, request_serializer=None,
-                                              response_deserializer=parse)
+                    # One stream per thread for the whole run, the way a batch client uses a
+                    # bidirectional stream: the next message goes once the last answer is in.
+                    def sending() -> Iterator[bytes]:
+                        while (item := outbox.get()) is not None:
+                            yield item
 
-                    def call(r: bytes, timeout: float) -> Any:
-                        return list(s(iter((r,)), timeout=timeout))
+                    answers: Iterator[Any] = iter(channel.stream_stream(
+                        method, request_serializer=None, response_deserializer=parse,
+                    )(sending(), timeout=seconds + 180))
+
+                    def call(r: bytes) -> Any:
+                        outbox.put(r)
+                        return next(answers)
                 else:
                     unary = channel.unary_unary(method, request_serializer=None,
                                                 response_deserializer=parse)
 
-                    def call(r: bytes, timeout: float) -> Any:
-                        return unary(r, timeout=timeout)
-                call(requests[t % len(requests)], timeout=60)  # connect before the start
+                    def call(r: bytes) -> Any:
+                        return unary(r, timeout=60)
+                call(requests[t % len(requests)])  # connect before the start
                 barrier.wait()
                 i = t
                 while not stop.is_set():
-                    call(requests[i % len(requests)], timeout=60)
+                    call(requests[i % len(requests)])
                     counts[t] += 1
                     i += threads
+                outbox.put(None)  # ends the stream, if any
         except BaseException as exc:  # reported by the caller
+            outbox.put(None)
             errors.append(exc)
             with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.abort()

@@ -21,6 +21,7 @@ from services.common.errors import bad_request_violations, rich_status
 from services.records import demo
 from services.records.store import open_store
 from services.scoring.features import FEATURE_NAMES
+from services.scoring.server import INLINE_MATRIX_VALUES
 from tests.factories import fire, uscc
 from tests.procs import ROOT, bearer, records_service, service
 
@@ -198,6 +199,7 @@ def test_batch_evaluation_matches_single_evaluations(stubs: tuple[Any, Any, str]
     matrix = scoring_pb2.FeatureMatrix(
         columns=list(FEATURE_NAMES),
         values=[singles[i].features[n] for i in range(3) for n in FEATURE_NAMES])
+    big_copies = INLINE_MATRIX_VALUES // len(matrix.values) + 1
     requests = [
         scoring_pb2.EvaluateBatchRequest(entities=scoring_pb2.EntityBatch(entities=refs)),
         scoring_pb2.EvaluateBatchRequest(entities=scoring_pb2.EntityBatch(
@@ -205,9 +207,12 @@ def test_batch_evaluation_matches_single_evaluations(stubs: tuple[Any, Any, str]
         scoring_pb2.EvaluateBatchRequest(features=matrix, with_reasons=True),
         scoring_pb2.EvaluateBatchRequest(features=scoring_pb2.FeatureMatrix(
             columns=["n_active_serious"], values=[1.0])),
+        # Past INLINE_MATRIX_VALUES: scored in a worker thread instead of on the loop.
+        scoring_pb2.EvaluateBatchRequest(features=scoring_pb2.FeatureMatrix(
+            columns=matrix.columns, values=list(matrix.values) * big_copies)),
     ]
     answers = list(scoring.EvaluateBatch(iter(requests), metadata=REG, timeout=30))
-    assert len(answers) == 4
+    assert len(answers) == 5
     items = answers[0].items
     assert len(items) == 22
     assert items[3].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
@@ -224,6 +229,9 @@ def test_batch_evaluation_matches_single_evaluations(stubs: tuple[Any, Any, str]
         [x.code for x in s.reasons] for s in singles]
     assert answers[3].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
     assert "missing" in answers[3].error.message
+    big = answers[4].rows
+    assert list(big.scores) == [s.score for s in singles] * big_copies
+    assert big.grades == rows.grades * big_copies
 
 
 # ----------------------------------------------------------------------------- supervision
