@@ -142,6 +142,36 @@ def mlserver(python: Path, lr: LogisticRegression, tmp: Path,
         log.close()
 
 
+# The floor for any unary Python gRPC service here: a grpc.aio server that answers each
+# request with its own bytes (no interceptors, no work), in its own process.
+_ECHO = """
+import asyncio, sys, grpc
+async def main():
+    async def echo(request, context):
+        return request
+    handler = grpc.method_handlers_generic_handler("bench.Echo", {
+        "Echo": grpc.unary_unary_rpc_method_handler(echo)})
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    server.add_insecure_port(sys.argv[1])
+    await server.start()
+    await server.wait_for_termination()
+asyncio.run(main())
+"""
+ECHO = "/bench.Echo/Echo"
+
+
+@contextlib.contextmanager
+def echo_server() -> Iterator[str]:
+    address = f"127.0.0.1:{free_port()}"
+    proc = subprocess.Popen([sys.executable, "-c", _ECHO, address])
+    try:
+        yield address
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 def dataplane(python: Path) -> Any:
     """MLServer's v2 message classes, from the descriptor its dataplane_pb2 embeds (its
     generated module targets an older protobuf than ours)."""
@@ -353,7 +383,7 @@ def main() -> int:
             columns=sent, values=values.tolist())).SerializeToString())
         infer_batch_reqs.append(infer_request(v2, woe[part]))
 
-    keys_run = ("eval", "infer", "infer0", "batch", "infer_b", "infer_b0")
+    keys_run = ("eval", "echo", "infer", "infer0", "batch", "infer_b", "infer_b0")
     figures: dict[str, list[float]] = {k: [] for k in keys_run}
     url, name = fresh_pg_database(PG_URL)
     try:
@@ -365,10 +395,14 @@ def main() -> int:
             # The baseline as installed (its default worker pool), and tuned: in process.
             ml = stack.enter_context(mlserver(python, lr, Path(tmp), None))
             ml0 = stack.enter_context(mlserver(python, lr, Path(tmp), 0))
-            for where in (ml, ml0):
-                wait_ready(where, MODEL_INFER, infer_reqs[0])
+            echo = stack.enter_context(echo_server())
+            for where, method, probe in ((ml, MODEL_INFER, infer_reqs[0]),
+                                         (ml0, MODEL_INFER, infer_reqs[0]),
+                                         (echo, ECHO, eval_reqs[0])):
+                wait_ready(where, method, probe)
             infer_pb = v2.response.FromString
             pairs = (("eval", address, EVALUATE, eval_reqs, evaluate_pb, False, 1),
+                     ("echo", echo, ECHO, eval_reqs, bytes, False, 1),
                      ("infer", ml, MODEL_INFER, infer_reqs, infer_pb, False, 1),
                      ("infer0", ml0, MODEL_INFER, infer_reqs, infer_pb, False, 1),
                      ("batch", address, EVALUATE_BATCH, batch_reqs, batch_pb, True,
@@ -423,6 +457,9 @@ def main() -> int:
         f"(vs default) |\n|---|---:|---|---:|---:|---|\n"
         f"| `Evaluate`, one entity per call | {mean['eval']:,.0f} req/s | {runs['eval']} | "
         f"{r_single:.2f}× | {r_single0:.2f}× | ≥ 3×: {met(r_single >= 3)} |\n"
+        f"| bare grpc.aio echo of the `Evaluate` request (no interceptors, no work): the "
+        f"floor | {mean['echo']:,.0f} req/s | {runs['echo']} | "
+        f"{mean['echo'] / mean['infer']:.2f}× | {mean['echo'] / mean['infer0']:.2f}× | |\n"
         f"| MLServer `ModelInfer`, one row (default: 1 worker) | {mean['infer']:,.0f} req/s "
         f"| {runs['infer']} | 1.0× | | |\n"
         f"| MLServer `ModelInfer`, one row (parallel_workers 0) | {mean['infer0']:,.0f} "
