@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -381,3 +382,41 @@ def test_followed_watch_pushes_a_new_grade_change(plat: Platform) -> None:
         change = next(iter(stream))
         stream.cancel()
     assert change.id > last and change.entity_key == uscc(3) and change.grade == "D"
+
+
+def test_an_export_that_fails_midway_never_looks_complete(tmp_path: Path) -> None:
+    """A scoring stand-in serves one full page, then fails: the CSV body must break (the
+    client sees an incomplete transfer), never end cleanly as if the list were all there."""
+    page = scoring_pb2.ListGradesResponse(
+        grades=[scoring_pb2.GradeSummary(entity_key=uscc(900 + i), grade="C")
+                for i in range(3)], next_page_token="more")
+    pages: list[str] = []
+
+    def list_grades(request: bytes, context: grpc.ServicerContext) -> bytes:
+        token = scoring_pb2.ListGradesRequest.FromString(request).page_token
+        pages.append(token)
+        if token:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "scoring went away")
+        return page.SerializeToString()
+
+    server = grpc.server(ThreadPoolExecutor(4))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+        "credit.v1.ScoringService", {"ListGrades": grpc.unary_unary_rpc_method_handler(
+            list_grades)}),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        address = f"127.0.0.1:{port}"
+        with gateway(tmp_path, address, address) as (_, _, _, http), httpx.Client(
+                base_url=http, headers={"authorization": "Bearer dev-planner"},
+                timeout=30) as c, c.stream("GET", "/api/v1/grades/export.csv") as reply:
+            assert reply.status_code == 200
+            received = []
+            with pytest.raises(httpx.RemoteProtocolError):
+                for chunk in reply.iter_text():
+                    received.append(chunk)
+    finally:
+        server.stop(None)
+    assert pages == ["", "more"]
+    # The first page arrived; the failure showed as a broken body, not as the end of the list.
+    assert all(uscc(900 + i) in "".join(received) for i in range(3))
