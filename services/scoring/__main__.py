@@ -31,7 +31,8 @@ def main() -> None:
     servicer = ScoringServicer(
         Evaluator(model, default_policy(), default_supervision()),
         records, grades, PersonalIdProtector(settings.pii_key),
-        clock(settings.fixed_today), model_dir, settings.records_address)
+        clock(settings.fixed_today), model_dir, settings.records_address,
+        regrade_batch=settings.regrade_batch)
     consumer = ChangeConsumer(settings.records_address, settings.records_token, records, grades,
                               lambda: servicer.evaluator.model, servicer.evaluator.policy,
                               servicer.today)

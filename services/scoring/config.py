@@ -12,6 +12,7 @@ from services.common.config import (
     data_dir,
     database_url,
     env_float,
+    env_int,
     env_path,
     env_str,
     fixed_today,
@@ -41,6 +42,8 @@ class ScoringSettings:
     records_token: str | None
     # How often to look for a new model artifact; 0 = never (serve the one loaded at start).
     model_poll_seconds: float
+    # Entities per committed transaction of a Regrade RPC (memory per batch vs round trips).
+    regrade_batch: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ScoringSettings:
@@ -56,6 +59,8 @@ class ScoringSettings:
             records_address=env_str("SCORING_RECORDS_ADDRESS", "127.0.0.1:50051", env=env),
             records_token=env_str("SCORING_RECORDS_TOKEN", None, env=env),
             model_poll_seconds=env_float("SCORING_MODEL_POLL_SECONDS", 30.0, env=env),
+            regrade_batch=env_int("SCORING_REGRADE_BATCH", 50_000, min_value=1,
+                                  max_value=1_000_000, env=env),
         )
 
 

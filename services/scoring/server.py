@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import re
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
@@ -50,7 +52,7 @@ from services.scoring.evaluate import GRADE_INPUTS, Evaluation, Evaluator, Model
 from services.scoring.grades import GradeFilter
 from services.scoring.models import Grade, GradeHistory, InspectionPlanRow, InspectionResultRow
 from services.scoring.policy import GRADES, GradeInputs, decide
-from services.scoring.regrade import RegradeStats, regrade_all
+from services.scoring.regrade import BATCH, RegradeStats, regrade_all
 from services.scoring.store import GradeStore
 from services.scoring.supervision import GradeSupervision
 
@@ -215,13 +217,21 @@ def _acts_for(principal: Principal, department: str) -> bool:
     return "department" in principal.roles and principal.department == department
 
 
+log = logging.getLogger(__name__)
+
+
+class _RegradeCancelled(Exception):
+    """Raised in a Regrade's thread between batches once its caller has gone."""
+
+
 class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def __init__(self, evaluator: Evaluator, records: Engine, grades: GradeStore,
                  protector: PersonalIdProtector, today: Callable[[], date], model_dir: Path,
-                 records_address: str = "") -> None:
+                 records_address: str = "", *, regrade_batch: int = BATCH) -> None:
         self.evaluator, self.records, self.grades = evaluator, records, grades
         self.protector, self.today, self.records_address = protector, today, records_address
         self._regrading = asyncio.Lock()
+        self.regrade_batch = regrade_batch  # entities per committed batch of a Regrade
         self.model_card = _model_card(evaluator.model, model_dir)
 
     def install_model(self, model: Model, model_dir: Path) -> None:
@@ -388,22 +398,38 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                     history=stats.history, by_grade=stats.by_grade,
                     seconds=time.perf_counter() - began, done_all=final)
 
+            stop = threading.Event()
+
             def report(stats: RegradeStats) -> None:
+                if stop.is_set():  # the caller went away: stop after the committed batch
+                    raise _RegradeCancelled(stats.entities)
                 loop.call_soon_threadsafe(queue.put_nowait, progress(stats))
 
             def run() -> RegradeStats:
                 return regrade_all(self.records, self.grades, self.evaluator.model,
-                                   self.evaluator.policy, as_of, shard=shard, on_batch=report)
+                                   self.evaluator.policy, as_of, shard=shard,
+                                   batch=self.regrade_batch, on_batch=report)
 
             job = asyncio.ensure_future(asyncio.to_thread(run))
-            while not job.done() or not queue.empty():
-                getter = asyncio.ensure_future(queue.get())
-                await asyncio.wait({getter, job}, return_when=asyncio.FIRST_COMPLETED)
-                if getter.done():
-                    yield getter.result()
-                else:
-                    getter.cancel()
-            yield progress(job.result(), final=True)
+            try:
+                while not job.done() or not queue.empty():
+                    getter = asyncio.ensure_future(queue.get())
+                    await asyncio.wait({getter, job}, return_when=asyncio.FIRST_COMPLETED)
+                    if getter.done():
+                        yield getter.result()
+                    else:
+                        getter.cancel()
+                yield progress(job.result(), final=True)
+            finally:
+                if not job.done():
+                    # Cancelled: the lock stays held until the thread has stopped, so a new
+                    # Regrade never runs beside the old one. Each batch is committed whole.
+                    stop.set()
+                    try:
+                        await asyncio.shield(job)
+                    except _RegradeCancelled as exc:
+                        log.info("re-grade cancelled by the caller",
+                                 extra={"entities_done": exc.args[0]})
 
     async def GetGrade(self, request: scoring_pb2.GetGradeRequest,
                        context: Any) -> scoring_pb2.GradeRecord:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -50,7 +51,8 @@ def stubs(tmp: Path) -> Iterator[tuple[Any, Any, str]]:
             service("scoring", tmp, SCORING_RECORDS_DATABASE_URL=url,
                     SCORING_DATABASE_URL=f"sqlite:///{tmp}/scoring.db",
                     SCORING_RECORDS_ADDRESS=r_addr, SCORING_RECORDS_TOKEN="dev-scoring",
-                    CREDIT_TODAY=TODAY) as (s_addr, _, _), \
+                    # One entity per committed batch: a Regrade takes long enough to cancel.
+                    SCORING_REGRADE_BATCH="1", CREDIT_TODAY=TODAY) as (s_addr, _, _), \
             grpc.insecure_channel(r_addr) as r_channel, \
             grpc.insecure_channel(s_addr) as s_channel:
         scoring = scoring_pb2_grpc.ScoringServiceStub(s_channel)
@@ -95,6 +97,29 @@ def test_regrade_streams_progress_and_is_admin_only(stubs: tuple[Any, Any, str])
     ) == grpc.StatusCode.INVALID_ARGUMENT
     assert _code(lambda: list(scoring.Regrade(scoring_pb2.RegradeRequest(
         as_of="2030-01-01"), metadata=ADMIN, timeout=10))) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_cancelled_regrade_stops_before_another_may_start(stubs: tuple[Any, Any, str],
+                                                              tmp: Path) -> None:
+    _, scoring, _ = stubs
+    call = scoring.Regrade(scoring_pb2.RegradeRequest(), metadata=ADMIN, timeout=60)
+    first = next(call)
+    assert not first.done_all and first.done < N
+    call.cancel()
+    # Until its thread has stopped after the batch in hand, another Regrade is refused.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            progress = list(scoring.Regrade(scoring_pb2.RegradeRequest(), metadata=ADMIN,
+                                            timeout=60))
+            break
+        except grpc.RpcError as exc:
+            assert exc.code() == grpc.StatusCode.ABORTED and time.monotonic() < deadline
+            time.sleep(0.05)
+    assert progress[-1].done_all and progress[-1].done == N
+    logged = [json.loads(line) for path in tmp.glob("scoring-*.log")
+              for line in path.read_text().splitlines() if "re-grade cancelled" in line]
+    assert len(logged) == 1 and 0 < logged[0]["entities_done"] < N
 
 
 # ----------------------------------------------------------------------------- lists
