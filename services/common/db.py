@@ -127,6 +127,48 @@ def writer(factory: sessionmaker[Session], lock_name: str) -> Iterator[Session]:
             raise
 
 
+class SessionLock:
+    """A lock one process holds at a time across replicas: a PostgreSQL session advisory lock
+    on a connection of its own (released when that connection ends, e.g. the process dies).
+    On SQLite, where a single process serves, it is always granted. Blocking calls: run them
+    off the event loop."""
+
+    def __init__(self, engine: Engine, name: str) -> None:
+        self.engine, self.key = engine, zlib.crc32(name.encode())
+        self._conn: Connection | None = None
+
+    def try_acquire(self) -> bool:
+        if not is_postgres(self.engine):
+            return True
+        if self._conn is None:
+            # Autocommit: holding the lock must not hold a transaction open for hours.
+            self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        held = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                  {"k": self.key}).scalar()
+        return bool(held)
+
+    def alive(self) -> bool:
+        """Whether the lock is still held: False once its connection has gone."""
+        if self._conn is None:
+            return not is_postgres(self.engine)
+        try:
+            self._conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # any failure means the session, and so the lock, may be gone
+            return False
+
+    def release(self) -> None:
+        if self._conn is None:
+            return
+        conn, self._conn = self._conn, None
+        try:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+        except Exception:  # the connection is gone, and the lock with it
+            conn.invalidate()
+        finally:
+            conn.close()
+
+
 def where_in(session: Session, column: Any, values: Sequence[Any]) -> Iterator[Any]:
     """Predicates selecting `column IN values`: one `= ANY(array)` on PostgreSQL (one bind,
     one plan), chunks below SQLite's bound-parameter cap elsewhere."""

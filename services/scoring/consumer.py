@@ -4,12 +4,14 @@ The consumer follows the feed from its stored cursor, gathers the entities that 
 (a record, a repair, an upheld objection, a publication period ending, a shield lifted, …),
 re-grades them through the bulk path and stores the grades together with the new cursor in
 one transaction. After a restart it resumes from that cursor: delivery is at least once and
-re-grading is idempotent, so nothing is missed and nothing is applied twice.
+re-grading is idempotent, so nothing is missed and nothing is applied twice. Of several
+replicas sharing a grade store only the holder of a PostgreSQL advisory lock follows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -18,6 +20,7 @@ import grpc
 from sqlalchemy import Engine, select
 
 from credit.v1 import records_pb2, records_pb2_grpc
+from services.common.db import SessionLock
 from services.scoring.evaluate import Model
 from services.scoring.features import feature_rows
 from services.scoring.models import ConsumerCursor
@@ -27,6 +30,11 @@ from services.scoring.store import GradeStore, write_grades
 
 log = logging.getLogger(__name__)
 CURSOR = "records-feed"
+# One replica follows the feed (the others would re-grade the same entities); a standby
+# retries the lock this often, and the follower checks it still holds it this often.
+FEED_LOCK = "credit.scoring.feed-consumer"
+LOCK_RETRY_SECONDS = 2.0
+LOCK_CHECK_SECONDS = 5.0
 # Gather events for at most this long (or this many) before re-grading them together.
 IDLE_SECONDS = 0.2
 MAX_EVENTS = 2000
@@ -69,11 +77,13 @@ class ChangeConsumer:
         return len(rows)
 
     async def run(self) -> None:
-        """Follows the feed until cancelled, reconnecting with backoff."""
+        """Follows the feed until cancelled, reconnecting with backoff. With several replicas
+        only the one holding the feed lock follows; the others stand by to take over."""
         backoff = 0.5
+        lock = SessionLock(self.grades.engine, FEED_LOCK)
         while True:
             try:
-                await self._follow()
+                await self._lead(lock)
             except asyncio.CancelledError:
                 raise
             except grpc.aio.AioRpcError as exc:
@@ -83,6 +93,29 @@ class ChangeConsumer:
                 log.exception("change feed consumer failed; retrying")
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
+
+    async def _lead(self, lock: SessionLock) -> None:
+        """Waits for the feed lock, then follows the feed for as long as it holds it."""
+        standing_by = False
+        while not await asyncio.to_thread(lock.try_acquire):
+            if not standing_by:
+                log.info("another replica follows the change feed; standing by")
+                standing_by = True
+            await asyncio.sleep(LOCK_RETRY_SECONDS)
+        follow = asyncio.ensure_future(self._follow())
+        try:
+            while not follow.done():
+                await asyncio.wait({follow}, timeout=LOCK_CHECK_SECONDS)
+                if not follow.done() and not await asyncio.to_thread(lock.alive):
+                    # Another replica may hold it now: stop before grading beside it.
+                    raise RuntimeError("lost the change-feed lock (database connection gone)")
+            follow.result()
+        finally:
+            if not follow.done():
+                follow.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follow
+            await asyncio.to_thread(lock.release)
 
     async def _follow(self) -> None:
         after = await asyncio.to_thread(self.cursor)

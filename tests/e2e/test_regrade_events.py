@@ -180,3 +180,40 @@ def test_a_new_model_is_served_and_a_corrupt_one_refused(tmp_path: Path,
         served = p.scoring.Evaluate(scoring_pb2.EvaluateRequest(
             entity=common_pb2.EntityRef(uscc=code)), metadata=REG, timeout=10)
         assert served.model_version == second
+
+
+def _followers(tmp: Path, *addresses: str) -> list[str]:
+    """The scoring processes (by address) whose log says they follow the change feed."""
+    def follows(address: str) -> bool:
+        log = tmp / f"scoring-{address.rsplit(':', 1)[1]}.log"
+        return "following the change feed" in log.read_text()
+    return [a for a in addresses if follows(a)]
+
+
+@pytest.mark.postgres
+def test_one_replica_follows_the_feed_and_a_standby_takes_over(tmp_path: Path,
+                                                               pg_url: str) -> None:
+    today, records_url = "2025-11-20", f"sqlite:///{tmp_path}/records.db"
+    with records_service(tmp_path, records_url, CREDIT_TODAY=today) as (r_addr, _, _), \
+            grpc.insecure_channel(r_addr) as r_channel:
+        records = records_pb2_grpc.RecordsServiceStub(r_channel)
+        env = {"SCORING_RECORDS_DATABASE_URL": records_url, "SCORING_DATABASE_URL": pg_url,
+               "SCORING_RECORDS_ADDRESS": r_addr, "SCORING_RECORDS_TOKEN": "dev-scoring",
+               "CREDIT_TODAY": today}
+        with service("scoring", tmp_path, **env) as (a, _, a_proc), \
+                service("scoring", tmp_path, **env) as (b, _, b_proc):
+            # The two replicas share one grade store: exactly one of them follows the feed.
+            leader = _wait(lambda: _followers(tmp_path, a, b), lambda f: len(f) == 1)[0]
+            standby, leader_proc = (b, a_proc) if leader == a else (a, b_proc)
+            with grpc.insecure_channel(standby) as channel:
+                scoring = scoring_pb2_grpc.ScoringServiceStub(channel)
+                _submit(records, hr("replica-1", uscc(64), tier="grave", decided="2025-06-01"))
+                _wait(lambda: _grade(scoring, uscc(64)), lambda g: g.grade.grade == "D")
+                assert _followers(tmp_path, a, b) == [leader]
+                # The leader dies without a word; its lock goes with its connection.
+                leader_proc.kill()
+                leader_proc.wait()
+                _submit(records, hr("replica-2", uscc(65), tier="grave", decided="2025-06-01"))
+                taken = _wait(lambda: _grade(scoring, uscc(65)), lambda g: g.history)
+                assert taken.history[0].cause == "event:record_created"
+                assert standby in _followers(tmp_path, a, b)
