@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common.db import where_in
 from services.scoring import grades as grade_queries
 from services.scoring.draws import (
     DrawTask,
@@ -129,9 +131,14 @@ def list_plans(session: Session, department: str | None, page_size: int,
     return rows[:page_size], rows[page_size - 1].seq
 
 
-def results_of(session: Session, plan_id: str) -> dict[str, InspectionResultRow]:
-    return {r.entity_key: r for r in session.scalars(
-        select(InspectionResultRow).where(InspectionResultRow.plan_id == plan_id))}
+def results_of(session: Session, plan_ids: Sequence[str]
+               ) -> dict[str, dict[str, InspectionResultRow]]:
+    """The published results of each plan, by plan id then entity key (one query a page)."""
+    out: dict[str, dict[str, InspectionResultRow]] = {p: {} for p in plan_ids}
+    for cond in where_in(session, InspectionResultRow.plan_id, list(plan_ids)):
+        for r in session.scalars(select(InspectionResultRow).where(cond)):
+            out[r.plan_id][r.entity_key] = r
+    return out
 
 
 @dataclass(frozen=True)

@@ -413,3 +413,12 @@ def test_results_are_published_once_and_a_finding_creates_a_record(
     published = {e.entity_key: e.result for e in shown.entities if e.HasField("result")}
     assert published[first.entity_key].outcome == scoring_pb2.INSPECTION_OUTCOME_CLEAR
     assert published[target].record_id == result.record_id
+    # A page of plans (their names and results read together) holds each plan as
+    # GetInspectionPlan shows it, results included.
+    page = scoring.ListInspectionPlans(scoring_pb2.ListInspectionPlansRequest(page_size=200),
+                                       metadata=REG, timeout=10)
+    assert len(page.plans) >= 3 and page.plans[0] == shown
+    for p in page.plans:
+        assert p == scoring.GetInspectionPlan(scoring_pb2.GetInspectionPlanRequest(
+            plan_id=p.plan_id), metadata=REG, timeout=10)
+        assert all(e.name for e in p.entities)
