@@ -267,7 +267,10 @@ def closed_loop(address: str, method: str, requests: list[bytes],
                     call(requests[i % len(requests)])
                     counts[t] += 1
                     i += threads
-                outbox.put(None)  # ends the stream, if any
+                outbox.put(None)  # ends the stream, if any: read it to its OK status
+                if stream:
+                    for _ in answers:
+                        pass
         except BaseException as exc:  # reported by the caller
             outbox.put(None)
             errors.append(exc)
@@ -449,14 +452,18 @@ def main() -> int:
         f"scorecard's coefficients on the WoE-transformed features (same probabilities, "
         f"checked), through v2 gRPC `ModelInfer` with `predict_proba` output. Beside it, "
         f"MLServer tuned with parallel_workers 0 (inference in the server process, no process "
-        f"hop), the stronger reference. MLServer gets the WoE values: the binning is done for "
+        f"hop), the stronger reference. `EvaluateBatch` is a bidirectional stream and its "
+        f"client keeps one open per thread (the next message once the last answer is in); "
+        f"MLServer's `ModelInfer` is unary, one call per message. MLServer gets the WoE "
+        f"values: the binning is done for "
         f"it by the client, while `Evaluate` reads the entity's records from PostgreSQL, "
         f"aggregates its features, scores, applies the hard rules, explains (reason codes, "
         f"legal basis, supervision tier) on every call.\n\n"
         f"| path | rate | runs | vs MLServer default | vs MLServer in-process | target "
-        f"(vs default) |\n|---|---:|---|---:|---:|---|\n"
+        f"≥ 3× (vs default; vs in-process) |\n|---|---:|---|---:|---:|---|\n"
         f"| `Evaluate`, one entity per call | {mean['eval']:,.0f} req/s | {runs['eval']} | "
-        f"{r_single:.2f}× | {r_single0:.2f}× | ≥ 3×: {met(r_single >= 3)} |\n"
+        f"{r_single:.2f}× | {r_single0:.2f}× | {met(r_single >= 3)}; "
+        f"{met(r_single0 >= 3)} |\n"
         f"| bare grpc.aio echo of the `Evaluate` request (no interceptors, no work): the "
         f"floor | {mean['echo']:,.0f} req/s | {runs['echo']} | "
         f"{mean['echo'] / mean['infer']:.2f}× | {mean['echo'] / mean['infer0']:.2f}× | |\n"
@@ -466,7 +473,7 @@ def main() -> int:
         f"req/s | {runs['infer0']} | | 1.0× | |\n"
         f"| `EvaluateBatch`, FeatureMatrix of {BATCH_ROWS:,} rows ({len(sent)} columns, "
         f"scores and grades) | {mean['batch']:,.0f} rows/s | {runs['batch']} | "
-        f"{r_batch:.2f}× | {r_batch0:.2f}× | ≥ 3×: {met(r_batch >= 3)} |\n"
+        f"{r_batch:.2f}× | {r_batch0:.2f}× | {met(r_batch >= 3)}; {met(r_batch0 >= 3)} |\n"
         f"| MLServer `ModelInfer`, {BATCH_ROWS:,}-row FP64 tensor (default: 1 worker) | "
         f"{mean['infer_b']:,.0f} rows/s | {runs['infer_b']} | 1.0× | | |\n"
         f"| MLServer `ModelInfer`, {BATCH_ROWS:,}-row FP64 tensor (parallel_workers 0) | "

@@ -10,9 +10,10 @@ chain are assigned in commit order.
 from __future__ import annotations
 
 import json
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -131,41 +132,75 @@ class SessionLock:
     """A lock one process holds at a time across replicas: a PostgreSQL session advisory lock
     on a connection of its own (released when that connection ends, e.g. the process dies).
     On SQLite, where a single process serves, it is always granted. Blocking calls: run them
-    off the event loop."""
+    off the event loop; they may come from different threads, never at once."""
 
     def __init__(self, engine: Engine, name: str) -> None:
         self.engine, self.key = engine, zlib.crc32(name.encode())
+        self.postgres = is_postgres(engine)
         self._conn: Connection | None = None
+        self._mutex = threading.Lock()
+        # The lock's backend process while held: writes can check it in their own
+        # transaction (see holds) and so never land after the lock has passed on.
+        self.pid: int | None = None
 
     def try_acquire(self) -> bool:
-        if not is_postgres(self.engine):
+        if not self.postgres:
             return True
-        if self._conn is None:
-            # Autocommit: holding the lock must not hold a transaction open for hours.
-            self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        held = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                  {"k": self.key}).scalar()
-        return bool(held)
+        with self._mutex:
+            try:
+                if self._conn is None:
+                    # Autocommit: holding the lock must not keep a transaction open for hours.
+                    self._conn = self.engine.connect().execution_options(
+                        isolation_level="AUTOCOMMIT")
+                held = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                               {"k": self.key}).scalar())
+                if held:
+                    self.pid = int(self._conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+                return held
+            except Exception:
+                self._drop()  # a dead connection: the next try starts on a fresh one
+                raise
 
     def alive(self) -> bool:
         """Whether the lock is still held: False once its connection has gone."""
-        if self._conn is None:
-            return not is_postgres(self.engine)
-        try:
-            self._conn.execute(text("SELECT 1"))
+        if not self.postgres:
             return True
-        except Exception:  # any failure means the session, and so the lock, may be gone
+        with self._mutex:
+            if self._conn is None:
+                return False
+            try:
+                self._conn.execute(text("SELECT 1"))
+                return True
+            except Exception:  # the session, and so the lock, may be gone
+                self._drop()
+                return False
+
+    def holds(self, conn: Connection | Session) -> bool:
+        """Whether the lock is held, asked on `conn` (e.g. inside a write transaction)."""
+        if not self.postgres:
+            return True
+        if self.pid is None:
             return False
+        # A one-number advisory key shows as classid 0 (high half), objid (low half).
+        return bool(conn.execute(text(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND pid = :pid AND classid = 0 AND objid = :k AND objsubid = 1)"),
+            {"pid": self.pid, "k": self.key}).scalar())
 
     def release(self) -> None:
-        if self._conn is None:
-            return
-        conn, self._conn = self._conn, None
-        try:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
-        except Exception:  # the connection is gone, and the lock with it
+        with self._mutex:
+            if self._conn is None:
+                return
+            # A failure means the connection is gone, and the lock with it.
+            with suppress(Exception):
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+            self._drop()
+
+    def _drop(self) -> None:
+        conn, self._conn, self.pid = self._conn, None, None
+        if conn is not None:
+            # Never back into the pool: a session that held the lock is not reused.
             conn.invalidate()
-        finally:
             conn.close()
 
 

@@ -150,8 +150,8 @@ _TRAIL = select(AuditEntry).where(AuditEntry.entity_key == bindparam("entity_key
 
 def credit_file(session: Session, entity_key: str, as_of: date, *,
                 include_audit: bool) -> CreditFile | None:
-    """The entity's file as of `as_of` in one snapshot (the caller's transaction); None if
-    there is no such entity."""
+    """The entity's file as of `as_of`, read in the caller's session; None if there is no
+    such entity."""
     found = session.execute(_FILE_ENTITY, {"key": entity_key}).first()
     if found is None:
         return None

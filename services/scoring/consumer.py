@@ -11,7 +11,6 @@ replicas sharing a grade store only the holder of a PostgreSQL advisory lock fol
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -40,6 +39,10 @@ IDLE_SECONDS = 0.2
 MAX_EVENTS = 2000
 
 
+class LostFeedLock(RuntimeError):
+    """This replica no longer holds the change-feed lock."""
+
+
 class ChangeConsumer:
     def __init__(self, records_address: str, token: str | None, records: Engine,
                  grades: GradeStore, model: Callable[[], Model], policy: GradePolicy,
@@ -48,6 +51,9 @@ class ChangeConsumer:
         self.records, self.grades = records, grades
         # A callable: the service may switch models while the consumer runs.
         self.model, self.policy, self.today = model, policy, today
+        self.lock = SessionLock(grades.engine, FEED_LOCK)
+        # The re-grade in a worker thread, if one runs: waited for before the lock is let go.
+        self._applying: asyncio.Future[int] | None = None
 
     def cursor(self) -> int:
         with self.grades.sessions() as session:
@@ -66,6 +72,10 @@ class ChangeConsumer:
         for row in rows:
             by_cause.setdefault(f"event:{kinds[row.entity_key]}", []).append(row)
         with self.grades.writer() as session:
+            # Fencing: written only while this process holds the feed lock, checked in the
+            # very transaction (the writer lock orders it before any new follower's write).
+            if not self.lock.holds(session):
+                raise LostFeedLock("the change-feed lock is no longer held; nothing written")
             for cause, group in by_cause.items():
                 write_grades(session, group, cause, as_of)  # type: ignore[arg-type]
             cursor = session.get(ConsumerCursor, CURSOR)
@@ -80,10 +90,9 @@ class ChangeConsumer:
         """Follows the feed until cancelled, reconnecting with backoff. With several replicas
         only the one holding the feed lock follows; the others stand by to take over."""
         backoff = 0.5
-        lock = SessionLock(self.grades.engine, FEED_LOCK)
         while True:
             try:
-                await self._lead(lock)
+                await self._lead()
             except asyncio.CancelledError:
                 raise
             except grpc.aio.AioRpcError as exc:
@@ -94,10 +103,10 @@ class ChangeConsumer:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
 
-    async def _lead(self, lock: SessionLock) -> None:
+    async def _lead(self) -> None:
         """Waits for the feed lock, then follows the feed for as long as it holds it."""
         standing_by = False
-        while not await asyncio.to_thread(lock.try_acquire):
+        while not await asyncio.to_thread(self.lock.try_acquire):
             if not standing_by:
                 log.info("another replica follows the change feed; standing by")
                 standing_by = True
@@ -106,16 +115,20 @@ class ChangeConsumer:
         try:
             while not follow.done():
                 await asyncio.wait({follow}, timeout=LOCK_CHECK_SECONDS)
-                if not follow.done() and not await asyncio.to_thread(lock.alive):
+                if not follow.done() and not await asyncio.to_thread(self.lock.alive):
                     # Another replica may hold it now: stop before grading beside it.
-                    raise RuntimeError("lost the change-feed lock (database connection gone)")
+                    raise LostFeedLock("lost the change-feed lock (database connection gone)")
             follow.result()
         finally:
-            if not follow.done():
-                follow.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await follow
-            await asyncio.to_thread(lock.release)
+            follow.cancel()
+            # Waits without taking on their outcome (and without swallowing a cancellation
+            # of this task): a re-grade thread in flight finishes or fails its fence first.
+            await asyncio.wait({follow})
+            if self._applying is not None:
+                await asyncio.wait({self._applying})
+                if not self._applying.cancelled():
+                    self._applying.exception()  # seen: its failure is the lock's, not news
+            await asyncio.to_thread(self.lock.release)
 
     async def _follow(self) -> None:
         after = await asyncio.to_thread(self.cursor)
@@ -146,7 +159,9 @@ class ChangeConsumer:
                         if not isinstance(event, records_pb2.ChangeEvent):
                             break  # EOF: apply what we have; the next read reports it
                         kinds[event.entity_key], last = event.kind, event.seq
-                    graded = await asyncio.to_thread(self.apply, last, kinds)
+                    self._applying = asyncio.ensure_future(
+                        asyncio.to_thread(self.apply, last, kinds))
+                    graded = await asyncio.shield(self._applying)
                     log.info("re-graded from the change feed",
                              extra={"entities": graded, "cursor": last})
             finally:

@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -63,11 +64,14 @@ READERS = frozenset({"admin", "regulator", "planner", "department", "service"})
 PLANNERS = frozenset({"admin", "planner", "department"})
 MAX_BATCH_ENTITIES = 1_000
 MAX_BATCH_ROWS = 100_000
-# Matrices up to this many values (10,000 rows of the usual 14 columns is 140,000: about
-# 1 ms) are scored on the event loop. Handing them to a thread cost more than the scoring:
-# with 8 streams the GIL hand-offs doubled the server's CPU per message (benchmark: 3.9 ms
-# in a thread, 1.7 ms inline); larger ones go to a thread so the loop is never held long.
-INLINE_MATRIX_VALUES = 250_000
+# Matrices up to this many values without reason codes (10,000 rows of the model's 7
+# inputs is 70,000: about 1 ms) are scored on the event loop. Handing them to a thread cost
+# more than the scoring: with 8 streams the GIL hand-offs doubled the server's CPU per
+# message (benchmark: 3.9 ms in a thread, 1.7 ms inline). Larger ones, and those asking for
+# reasons, go to a thread so the loop is never held for long.
+INLINE_MATRIX_VALUES = 150_000
+# No model reads more; more columns would only make validation slow.
+MAX_MATRIX_COLUMNS = 256
 _TOKEN = re.compile(r"[A-Za-z0-9._:/-]{1,64}")
 OUTCOMES = {
     scoring_pb2.INSPECTION_OUTCOME_CLEAR: "clear",
@@ -289,7 +293,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                     yield await self._evaluate_entities(request.entities)
                 elif which == "features":
                     matrix, reasons = request.features, request.with_reasons
-                    if len(matrix.values) <= INLINE_MATRIX_VALUES:
+                    if (len(matrix.values) <= INLINE_MATRIX_VALUES and not reasons
+                            and len(matrix.columns) <= MAX_MATRIX_COLUMNS):
                         yield self._score_matrix(matrix, reasons)
                     else:
                         yield await asyncio.to_thread(self._score_matrix, matrix, reasons)
@@ -338,8 +343,11 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         model, policy = self.evaluator.model, self.evaluator.policy
         names = list(m.columns)
         needed = {*model.scorecard.names, *GRADE_INPUTS}
+        if len(names) > MAX_MATRIX_COLUMNS:
+            raise ServiceError.invalid_argument(
+                ("features.columns", f"at most {MAX_MATRIX_COLUMNS} columns"))
         violations = [("features.columns", f"{name!r} is listed twice")
-                      for name in sorted({n for n in names if names.count(n) > 1})]
+                      for name, n in sorted(Counter(names).items()) if n > 1]
         violations += [("features.columns", f"missing {name!r}")
                        for name in sorted(needed - set(names))]
         n_cols = len(names)
@@ -400,6 +408,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                     seconds=time.perf_counter() - began, done_all=final)
 
             stop = threading.Event()
+            # Set however the call ends, even while this generator waits at a yield.
+            context.add_done_callback(lambda _: stop.set())
 
             def report(stats: RegradeStats) -> None:
                 if stop.is_set():  # the caller went away: stop after the committed batch
@@ -412,6 +422,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                                    batch=self.regrade_batch, on_batch=report)
 
             job = asyncio.ensure_future(asyncio.to_thread(run))
+            getter: asyncio.Future[scoring_pb2.RegradeProgress] | None = None
             try:
                 while not job.done() or not queue.empty():
                     getter = asyncio.ensure_future(queue.get())
@@ -422,6 +433,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                         getter.cancel()
                 yield progress(job.result(), final=True)
             finally:
+                if getter is not None:
+                    getter.cancel()
                 if not job.done():
                     # Cancelled: the lock stays held until the thread has stopped, so a new
                     # Regrade never runs beside the old one. Each batch is committed whole.

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import grpc
+import psycopg
 import pytest
 
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, scoring_pb2_grpc
@@ -217,3 +218,11 @@ def test_one_replica_follows_the_feed_and_a_standby_takes_over(tmp_path: Path,
                 taken = _wait(lambda: _grade(scoring, uscc(65)), lambda g: g.history)
                 assert taken.history[0].cause == "event:record_created"
                 assert standby in _followers(tmp_path, a, b)
+                # The database drops every connection (a restart, a failover): the new
+                # follower notices, takes the lock again on a fresh connection and goes on.
+                with psycopg.connect(pg_url, autocommit=True) as admin:
+                    admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE datname = current_database() "
+                                  "AND pid <> pg_backend_pid()")
+                _submit(records, hr("replica-3", uscc(66), tier="grave", decided="2025-06-01"))
+                _wait(lambda: _grade(scoring, uscc(66)), lambda g: g.history, timeout=60)

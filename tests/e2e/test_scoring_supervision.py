@@ -22,7 +22,7 @@ from services.common.errors import bad_request_violations, rich_status
 from services.records import demo
 from services.records.store import open_store
 from services.scoring.features import FEATURE_NAMES
-from services.scoring.server import INLINE_MATRIX_VALUES
+from services.scoring.server import INLINE_MATRIX_VALUES, MAX_MATRIX_COLUMNS
 from tests.factories import fire, uscc
 from tests.procs import ROOT, bearer, records_service, service
 
@@ -235,9 +235,11 @@ def test_batch_evaluation_matches_single_evaluations(stubs: tuple[Any, Any, str]
         # Past INLINE_MATRIX_VALUES: scored in a worker thread instead of on the loop.
         scoring_pb2.EvaluateBatchRequest(features=scoring_pb2.FeatureMatrix(
             columns=matrix.columns, values=list(matrix.values) * big_copies)),
+        scoring_pb2.EvaluateBatchRequest(features=scoring_pb2.FeatureMatrix(
+            columns=[f"c{i}" for i in range(MAX_MATRIX_COLUMNS + 1)])),
     ]
     answers = list(scoring.EvaluateBatch(iter(requests), metadata=REG, timeout=30))
-    assert len(answers) == 5
+    assert len(answers) == 6
     items = answers[0].items
     assert len(items) == 22
     assert items[3].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
@@ -257,6 +259,8 @@ def test_batch_evaluation_matches_single_evaluations(stubs: tuple[Any, Any, str]
     big = answers[4].rows
     assert list(big.scores) == [s.score for s in singles] * big_copies
     assert big.grades == rows.grades * big_copies
+    assert answers[5].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert f"at most {MAX_MATRIX_COLUMNS} columns" in answers[5].error.message
 
 
 # ----------------------------------------------------------------------------- supervision
