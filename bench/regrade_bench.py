@@ -341,7 +341,7 @@ def main() -> int:
         f"\n## Scoring: full re-grade ({time.strftime('%Y-%m-%d %H:%M')})\n\n"
         f"Command: `python bench/regrade_bench.py --entities {args.entities} --shards "
         f"{args.shards} --batch {args.batch}` on PostgreSQL 15, 2 cores shared with the "
-        f"database and with other engineers' work. Records database: {n_entities:,} "
+        f"database (nothing is stopped for the run). Records database: {n_entities:,} "
         f"entities, {n_records:,} records "
         f"({args.template:,} generated entities ingested in process, then copied; see the "
         f"script's docstring). Each run writes into a fresh grade database, so every grade "
