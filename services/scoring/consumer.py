@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
@@ -91,15 +92,22 @@ class ChangeConsumer:
         only the one holding the feed lock follows; the others stand by to take over."""
         backoff = 0.5
         while True:
+            began = time.monotonic()
+            failure: Exception | None = None
             try:
                 await self._lead()
             except asyncio.CancelledError:
                 raise
-            except grpc.aio.AioRpcError as exc:
+            except Exception as exc:
+                failure = exc
+            if time.monotonic() - began > 60:
+                backoff = 0.5  # after a long healthy spell a failure is news, not a streak
+            if isinstance(failure, grpc.aio.AioRpcError):
                 log.warning("change feed unavailable; retrying",
-                            extra={"code": exc.code().name, "retry_in_s": backoff})
-            except Exception:
-                log.exception("change feed consumer failed; retrying")
+                            extra={"code": failure.code().name, "retry_in_s": backoff})
+            elif failure is not None:
+                log.error("change feed consumer failed; retrying", exc_info=failure,
+                          extra={"retry_in_s": backoff})
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
 
