@@ -444,6 +444,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                     except _RegradeCancelled as exc:
                         log.info("re-grade cancelled by the caller",
                                  extra={"entities_done": exc.args[0]})
+                    except Exception:  # nobody is left to tell but the log
+                        log.exception("re-grade failed after its caller had gone")
 
     async def GetGrade(self, request: scoring_pb2.GetGradeRequest,
                        context: Any) -> scoring_pb2.GradeRecord:
