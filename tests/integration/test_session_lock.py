@@ -21,8 +21,9 @@ def engine(pg_url: str) -> Iterator[Engine]:
 
 
 def _terminate(url: str, pid: int) -> None:
+    """Ends a backend and waits until it is gone (termination is asynchronous)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        conn.execute("SELECT pg_terminate_backend(%s, 10000)", (pid,))
 
 
 @pytest.mark.postgres
