@@ -14,9 +14,10 @@ The baseline model: MLServer's scikit-learn runtime serving a `LogisticRegressio
 coefficients and intercept are the scorecard's own, on the WoE-transformed features (the
 client sends WoE values, so MLServer skips the binning our service does); its probabilities
 equal the scorecard's, which the script checks. MLServer runs twice: as installed (its
-default settings: one inference worker process), the baseline the targets are judged
-against, and tuned with parallel_workers 0 (inference in its server process), reported
-beside it. MLServer and mlserver-sklearn pin a protobuf
+default settings: one inference worker process) and tuned with parallel_workers 0 (inference
+in its server process); ratios and targets are reported against both. A bare grpc.aio echo
+server is measured too: the floor for any unary Python gRPC service on the machine.
+MLServer and mlserver-sklearn pin a protobuf
 older than ours, so they live in their own venv (.venv/mlserver, created on first run). Its
 runtime loads a joblib file: that is the baseline's own format, written inside the
 benchmark's temporary directory only; nothing of ours loads it.
