@@ -62,7 +62,7 @@ from services.records.models import SCHEMA as RECORDS_SCHEMA  # noqa: E402
 from services.scoring.evaluate import GRADE_INPUTS  # noqa: E402
 from services.scoring.features import FEATURE_NAMES, feature_rows  # noqa: E402
 from tests.conftest import PG_URL, drop_pg_database, fresh_pg_database  # noqa: E402
-from tests.procs import free_port, service  # noqa: E402
+from tests.procs import free_port, service, stop  # noqa: E402
 
 MLSERVER = "1.7.1"
 BATCH_ROWS = 10_000
@@ -134,12 +134,7 @@ def mlserver(python: Path, lr: LogisticRegression, tmp: Path,
     try:
         yield f"127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 
@@ -169,8 +164,7 @@ def echo_server() -> Iterator[str]:
     try:
         yield address
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop(proc)
 
 
 def dataplane(python: Path) -> Any:

@@ -72,14 +72,20 @@ def service(name: str, tmp: Path, **env_vars: str) -> Iterator[
         wait_serving(address, proc)
         yield address, metrics, proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
         log.close()
+
+
+def stop(proc: subprocess.Popen[bytes], grace: float = 20) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after `grace` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def records_service(tmp: Path, database_url: str, **extra_env: str) -> Any:

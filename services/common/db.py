@@ -152,11 +152,12 @@ class SessionLock:
                     # Autocommit: holding the lock must not keep a transaction open for hours.
                     self._conn = self.engine.connect().execution_options(
                         isolation_level="AUTOCOMMIT")
-                held = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                               {"k": self.key}).scalar())
+                held, pid = self._conn.execute(
+                    text("SELECT pg_try_advisory_lock(:k), pg_backend_pid()"),
+                    {"k": self.key}).one()
                 if held:
-                    self.pid = int(self._conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
-                return held
+                    self.pid = int(pid)
+                return bool(held)
             except Exception:
                 self._drop()  # a dead connection: the next try starts on a fresh one
                 raise
