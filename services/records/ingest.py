@@ -24,7 +24,14 @@ from sqlalchemy.orm import Session
 
 from credit.v1 import records_pb2
 from services.common.auth import Principal
-from services.common.db import bulk_insert, is_postgres, next_id, where_in
+from services.common.db import (
+    bulk_insert,
+    is_postgres,
+    missing_ids,
+    next_id,
+    skip_row_reference_checks,
+    where_in,
+)
 from services.common.errors import ServiceError
 from services.records import departments
 from services.records.models import (
@@ -150,12 +157,14 @@ def commit(store: Store, principal: Principal, prepared: Prepared) -> list[Resul
         plan = _plan(session, prepared.valid, None, at, snapshot=True)
     try:
         with store.writer() as session:
-            created = _apply(session, principal, plan, None, at, store.text_ids)
+            created = _apply(session, principal, plan, None, at, store.text_ids, bulk=True)
     except IntegrityError:
         # Another writer took one of our keys between snapshot and lock: redo it all locked.
+        # Or a cached rule-text id has gone (a restored database): look them all up again.
+        store.text_ids.clear()
         with store.writer() as session:
             created = _apply(session, principal, _plan(session, prepared.valid, None, at),
-                             None, at, store.text_ids)
+                             None, at, store.text_ids, bulk=True)
     store.text_ids.update(created)  # committed now, so safe to remember
     return prepared.results
 
@@ -283,9 +292,10 @@ def _plan_one(item: _Planned, entity: dict[str, Any],
 
 
 def _apply(session: Session, principal: Principal, plan: _Plan, note: str | None,
-           at: datetime, text_ids: dict[str, int]) -> dict[str, int]:
+           at: datetime, text_ids: dict[str, int], *, bulk: bool = False) -> dict[str, int]:
     """Writes a plan under the writer lock, first re-planning what went stale; returns the
-    rule-text ids it created (valid once the transaction commits)."""
+    rule-text ids it created (valid once the transaction commits). `bulk`: the transaction
+    is the batch's own, so its references may be checked per batch instead of per row."""
     if plan.snapshot_seq is not None:
         stale = _changed_since(session, plan.snapshot_seq, list(plan.entities))
         stale |= set(_lookup_entities(session, list(plan.subjects)))  # created meanwhile
@@ -337,10 +347,22 @@ def _apply(session: Session, principal: Principal, plan: _Plan, note: str | None
         res.record_id = row["id"]
         changes.append(Change(sub.subject.ref.key, f"record_{res.outcome}", row["id"], actor,
                               "record", str(row["id"]), record_detail(sub, row, note)))
+    if bulk and skip_row_reference_checks(session):
+        _check_references(session, new_rows + [row for _, row in corrections])
     bulk_insert(session, _RECORDS, new_rows)  # type: ignore[arg-type]
     _apply_corrections(session, corrections, principal.name, at)
     publish(session, changes, at)
     return created
+
+
+def _check_references(session: Session, rows: list[dict[str, Any]]) -> None:
+    """What the skipped foreign-key triggers would have checked, for the whole batch at once:
+    every entity and rule text the rows point at exists (ids come from look-ups and inserts
+    under the writer lock, and the texts cache; a stale cache, say, is caught here)."""
+    for table, column in ((_ENTITIES, "entity_id"), (_TEXTS, "texts_id")):
+        if missing := missing_ids(session, table, {r[column] for r in rows}):  # type: ignore[arg-type]
+            raise IntegrityError(f"records.{column} references missing rows",
+                                 sorted(missing)[:10], Exception("dangling reference"))
 
 
 def record_detail(sub: Submission, row: dict[str, Any], note: str | None

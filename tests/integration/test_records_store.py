@@ -14,7 +14,7 @@ from services.common.errors import ServiceError
 from services.records import queries, workflows
 from services.records.audit import verify_database
 from services.records.ingest import ingest
-from services.records.models import AuditEntry, OutboxEvent, Record, RecordVersion
+from services.records.models import AuditEntry, OutboxEvent, Record, RecordVersion, RuleText
 from services.records.store import Store
 from services.records.submission import Invalid, require_ref
 from tests.conftest import ADMIN, CREDIT, FIRE, HR, MEDICAL, TODAY
@@ -135,6 +135,24 @@ def test_one_bad_record_does_not_abort_the_batch(store: Store) -> None:
     results = ingest(store, MEDICAL, batch)
     assert [r.outcome for r in results] == ["created", "rejected", "created"]
     assert _count(store, Record) == 2
+
+
+def test_a_stale_rule_text_id_is_never_written(store: Store) -> None:
+    # On PostgreSQL the bulk path skips the per-row foreign-key triggers and checks the
+    # batch's references itself: a cached rule-text id that is gone (a restored database)
+    # must be caught, looked up again, and never stored as a dangling reference.
+    _one(store, MEDICAL, medical("m-1", uscc(1)))
+    assert store.text_ids
+    for digest in store.text_ids:
+        store.text_ids[digest] = 10**9
+    again = _one(store, MEDICAL, medical("m-2", uscc(2)))
+    assert again.outcome == "created" and again.error is None
+    with store.sessions() as s:
+        dangling = s.execute(select(func.count()).select_from(Record)
+                             .outerjoin(RuleText, RuleText.id == Record.texts_id)
+                             .where(RuleText.id.is_(None))).scalar_one()
+    assert dangling == 0 and _count(store, Record) == 2
+    assert 10**9 not in store.text_ids.values()
 
 
 def test_third_shixin_rating_escalates(store: Store) -> None:

@@ -82,11 +82,14 @@ class HrPenaltyRules:
     source: str = SOURCE
 
     def classify(self, facts: Mapping[str, Any], ctx: Context) -> Classification:
-        # Everything but the dates follows from the facts, the entity's kind and its latest
-        # earlier hr_penalty record (第九条), which repeat across records: assessed once per
-        # combination; only the publication window is worked out per record.
-        earlier = prior_records(ctx, SOURCE)
-        latest = max((r.decided_on for r in earlier), default=None)
+        # Everything but the dates follows from the facts, the entity's kind and, for a claimed
+        # exemption, its latest earlier hr_penalty record (第九条), which repeat across records:
+        # assessed once per combination; only the publication window is worked out per record.
+        latest = None
+        if facts.get("first_minor_exempt"):
+            # Only 第九条's exemption looks at the history; keyed by it only when claimed,
+            # entities' own dates would make nearly every look-up a miss.
+            latest = max((r.decided_on for r in prior_records(ctx, SOURCE)), default=None)
         try:
             assessment = _assessed(tuple(facts.items()), ctx.entity_kind, latest)
         except (AttributeError, TypeError):  # not a mapping of hashable values: uncached
