@@ -5,6 +5,7 @@ to D; shards cover each entity once; the bulk writer is idempotent."""
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from models.registry import load_default
 from services.common.workdays import default_calendar
 from services.records import demo
 from services.records.ingest import ingest
-from services.records.models import Entity
+from services.records.models import Entity, Record
 from services.records.store import Store, open_store
 from services.scoring.evaluate import Evaluator, Model
 from services.scoring.models import SCHEMA, Base, Grade, GradeHistory
@@ -133,6 +134,25 @@ def test_every_entity_is_graded_once_as_evaluate_grades_it(records: Store,
                 e.decision.grade, e.decision.score_grade, e.decision.decided_by), key
             assert got["reasons"] == [r.code for r in e.reasons], key
             assert got["policy_version"] == e.decision.policy_version
+
+
+def test_the_shipped_model_grades_a_clean_history_a(records: Store,
+                                                   grades: GradeStore) -> None:
+    # The demo population is mostly compliant: an entity never listed must reach A on the
+    # score, and an entity with an active 严重 record is D whatever its score.
+    _run(records, grades)
+    rows = _grades(grades)
+    with records.sessions() as s:
+        listed = {k for (k,) in s.execute(
+            select(Entity.entity_key).join(Record, Record.entity_id == Entity.id)
+            .where(Record.listed.is_(True)).distinct())}
+    clean = [r for k, r in rows.items() if k not in listed]
+    assert len(clean) > N // 2
+    assert {(r["grade"], r["decided_by"]) for r in clean} == {("A", "score")}
+    assert min(r["score"] for r in clean) >= POLICY.thresholds[0]  # the A threshold
+    serious = [r for r in rows.values() if r["decided_by"] == "active_serious_record"]
+    assert serious and {r["grade"] for r in serious} == {"D"}
+    assert Counter(r["grade"] for r in rows.values())["A"] > N // 2
 
 
 def test_a_second_run_without_changes_writes_nothing(records: Store,
