@@ -108,8 +108,7 @@ class AutoAnalyze:
     def _run(self) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:
             while not self.stop.wait(self.every_s):
-                conn.execute("ANALYZE records.records, records.entities, records.audit_log, "
-                             "records.outbox")
+                conn.execute("ANALYZE records.records, records.entities, records.audit_log")
 
     def __enter__(self) -> AutoAnalyze:
         self.thread.start()

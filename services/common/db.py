@@ -3,8 +3,8 @@
 Each service owns one schema. On PostgreSQL that is a real schema (`records`, `scoring`);
 on the embedded SQLite default each service has its own file, so the schema name is
 translated away. Writers serialise on one lock per service (an advisory lock on
-PostgreSQL, BEGIN IMMEDIATE on SQLite) so that ids, the outbox sequence and the audit hash
-chain are assigned in commit order.
+PostgreSQL, BEGIN IMMEDIATE on SQLite) so that ids and the audit hash chain (whose sequence
+is also the change-feed cursor) are assigned in commit order.
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ class AuditDraft(NamedTuple):
     object_id: str
     # The detail, or its canonical_json text when the caller already built it (bulk paths).
     detail: dict[str, Any] | str
+    # For the change feed (see models.AuditEntry): not hashed.
+    record_id: int | None = None
 
 
 def canonical_json(value: Any) -> str:
@@ -70,7 +72,7 @@ def append(session: Session, drafts: Iterable[AuditDraft], at: datetime) -> None
     at = at.astimezone(UTC)
     timestamp = _timestamp(at)  # one `at` per transaction: format it once
     rows: list[dict[str, Any]] = []
-    for key, actor, action, object_type, object_id, detail in drafts:
+    for key, actor, action, object_type, object_id, detail, record_id in drafts:
         seq += 1
         if not isinstance(detail, str):
             detail = canonical_json(detail)
@@ -78,7 +80,7 @@ def append(session: Session, drafts: Iterable[AuditDraft], at: datetime) -> None
         rows.append({
             "seq": seq, "entity_key": key, "at": at, "actor": actor, "action": action,
             "object_type": object_type, "object_id": object_id, "detail": detail,
-            "prev_hash": prev, "hash": digest,
+            "prev_hash": prev, "hash": digest, "record_id": record_id,
         })
         prev = digest
     bulk_insert(session, _TABLE, rows)  # type: ignore[arg-type]

@@ -36,8 +36,8 @@ from services.common.errors import ServiceError
 from services.records import departments
 from services.records.models import (
     AnnualReport,
+    AuditEntry,
     Entity,
-    OutboxEvent,
     Record,
     RecordVersion,
     RuleText,
@@ -147,7 +147,7 @@ def commit(store: Store, principal: Principal, prepared: Prepared) -> list[Resul
 
     The batch is planned (look-ups, classification, rows) on a read snapshot WITHOUT the
     writer lock, so several writers can plan at once; under the lock only the entities whose
-    credit file changed since the snapshot (seen on the outbox) are planned again, then ids
+    credit file changed since the snapshot (seen on the change feed) are planned again, then ids
     are assigned and rows written. A unique-key race falls back to planning under the lock.
     """
     if not prepared.valid:
@@ -196,7 +196,7 @@ class _Planned:
 
 @dataclass
 class _Plan:
-    # Outbox tip read before the snapshot; None when planned under the writer lock.
+    # Change-feed tip read before the snapshot; None when planned under the writer lock.
     snapshot_seq: int | None
     entities: dict[str, dict[str, Any]]  # by key; "id" None = to be created
     subjects: dict[str, SubjectIn]  # the first subject of each entity to create
@@ -208,8 +208,8 @@ def _plan(session: Session, valid: list[tuple[Result, Submission]], note: str | 
     """Looks up and classifies `valid`; writes nothing."""
     snapshot_seq = None
     if snapshot:
-        # Read first: any change committed after this is visible as a newer outbox event.
-        snapshot_seq = int(session.execute(select(func.coalesce(func.max(OutboxEvent.seq), 0)))
+        # Read first: any change committed after this is visible as a newer audit entry.
+        snapshot_seq = int(session.execute(select(func.coalesce(func.max(AuditEntry.seq), 0)))
                            .scalar_one())
     subjects: dict[str, SubjectIn] = {}
     for _, sub in valid:
@@ -408,11 +408,11 @@ def _resolve_texts(session: Session, needed: list[RuleTexts],
 
 
 def _changed_since(session: Session, seq: int, keys: list[str]) -> set[str]:
-    """Entities with an outbox event after `seq`: their credit file changed."""
-    # Filtered in SQL: with several writers most recent events are other entities'.
-    return {k for cond in where_in(session, OutboxEvent.entity_key, keys)
-            for (k,) in session.execute(select(OutboxEvent.entity_key)
-                                        .where(OutboxEvent.seq > seq, cond).distinct())}
+    """Entities with a change after `seq`: their credit file changed."""
+    # Filtered in SQL: with several writers most recent changes are other entities'.
+    return {k for cond in where_in(session, AuditEntry.entity_key, keys)
+            for (k,) in session.execute(select(AuditEntry.entity_key)
+                                        .where(AuditEntry.seq > seq, cond).distinct())}
 
 
 def _facts_path(source: str, field: str) -> str:

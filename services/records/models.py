@@ -1,7 +1,9 @@
-"""The records schema: entities, their dishonesty records, workflows, outbox and audit trail.
+"""The records schema: entities, their dishonesty records, workflows and audit trail.
 
 Ids are assigned by the writer under the service's writer lock (see services.common.db), so
-they are dense and in commit order; the outbox sequence is the change-feed cursor.
+they are dense and in commit order. The audit log is also the transactional outbox: every
+change is one entry, written in the transaction that makes it, and its sequence number is the
+change-feed cursor.
 """
 
 from __future__ import annotations
@@ -203,19 +205,13 @@ class AgencyRegistration(Base):
     staff_count: Mapped[int] = mapped_column(Integer)
 
 
-class OutboxEvent(Base):
-    """Transactional outbox: written in the same transaction as the change it announces."""
-
-    __tablename__ = "outbox"
-    seq: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    entity_key: Mapped[str] = mapped_column(String(80))
-    kind: Mapped[str] = mapped_column(String(32))
-    record_id: Mapped[int | None] = mapped_column(BigInteger)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
 class AuditEntry(Base):
-    """Append-only, hash-chained: hash = SHA-256(prev_hash | seq | fields...)."""
+    """Append-only, hash-chained: hash = SHA-256(prev_hash | seq | fields...).
+
+    Also the transactional outbox of the change feed (WatchChanges reads it by seq; `action`
+    is the event's kind). Until migration 0003 the feed had a table of its own, with the same
+    sequence: each change wrote one row to each.
+    """
 
     __tablename__ = "audit_log"
     seq: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
@@ -228,3 +224,6 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The record a change concerns (a repair's or objection's record, too), as the feed
+    # reports it; not part of the hashed statement, which names its own object.
+    record_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -23,7 +23,7 @@ from services.common.errors import ServiceError, to_status_proto
 from services.common.workdays import CalendarYearUnknown
 from services.records import queries, views, workflows
 from services.records.ingest import Prepared, Result, commit, entity_row, ingest, prepare
-from services.records.models import Entity, OutboxEvent
+from services.records.models import AuditEntry, Entity
 from services.records.store import Change, Store, entity_by_key, now, publish
 from services.records.submission import (
     SOURCES,
@@ -296,18 +296,20 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
             raise ServiceError.invalid_argument(("batch_size", "must be 1 to 10000"))
         cursor, store = request.after_seq, self.store
 
-        def read(after: int) -> list[OutboxEvent]:
+        def read(after: int) -> list[Any]:
+            # The audit log is the outbox; only the columns an event needs.
             with store.sessions() as session:
                 return list(session.execute(
-                    select(OutboxEvent).where(OutboxEvent.seq > after)
-                    .order_by(OutboxEvent.seq).limit(size)).scalars())
+                    select(AuditEntry.seq, AuditEntry.entity_key, AuditEntry.action,
+                           AuditEntry.record_id, AuditEntry.at)
+                    .where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(size)))
 
         while True:
             events = await _run(read, cursor)
             for e in events:
                 yield records_pb2.ChangeEvent(
-                    seq=e.seq, entity_key=e.entity_key, kind=e.kind,
-                    record_id=str(e.record_id or ""), occurred_at=views.iso(e.occurred_at))
+                    seq=e.seq, entity_key=e.entity_key, kind=e.action,
+                    record_id=str(e.record_id or ""), occurred_at=views.iso(e.at))
                 cursor = e.seq
             if len(events) < size:
                 if not request.follow:

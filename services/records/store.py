@@ -13,13 +13,12 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.codes import PersonalIdProtector
-from services.common.db import bulk_insert, make_engine, migrate, next_id, session_factory, writer
+from services.common.db import make_engine, migrate, session_factory, writer
 from services.common.workdays import WorkCalendar, default_calendar
 from services.records import audit
-from services.records.models import SCHEMA, Entity, OutboxEvent
+from services.records.models import SCHEMA, Entity
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-_OUTBOX = OutboxEvent.__table__
 # A throwaway key for tools that read but never hash (e.g. audit verification).
 _READ_ONLY_KEY = b"\0" * 32
 
@@ -78,20 +77,13 @@ class Change(NamedTuple):
 
 
 def publish(session: Session, changes: Sequence[Change], at: datetime | None = None) -> None:
-    """Writes outbox events and audit entries for `changes`, inside the caller's writer."""
-    if not changes:
-        return
-    at = at or now()
-    seq = next_id(session, _OUTBOX, "seq")  # type: ignore[arg-type]
-    bulk_insert(session, _OUTBOX, [  # type: ignore[arg-type]
-        {"seq": seq + i, "entity_key": c.entity_key, "kind": c.kind, "record_id": c.record_id,
-         "occurred_at": at}
-        for i, c in enumerate(changes)
-    ])
+    """Writes the audit entries for `changes`, inside the caller's writer: in the same
+    transaction as the changes, so the audit log is also the change feed's outbox."""
     audit.append(session, (
-        audit.AuditDraft(c.entity_key, c.actor, c.kind, c.object_type, c.object_id, c.detail)
+        audit.AuditDraft(c.entity_key, c.actor, c.kind, c.object_type, c.object_id, c.detail,
+                         c.record_id)
         for c in changes
-    ), at)
+    ), at or now())
 
 
 _ENTITY_BY_KEY = select(Entity).where(Entity.entity_key == bindparam("key"))

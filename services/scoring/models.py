@@ -93,7 +93,7 @@ class GradeHistory(Base):
 
 
 class ConsumerCursor(Base):
-    """How far a consumer of the records change feed (outbox seq) has applied it."""
+    """How far a consumer of the records change feed (the records audit seq) has applied it."""
 
     __tablename__ = "consumer_cursor"
     name: Mapped[str] = mapped_column(String(80), primary_key=True)

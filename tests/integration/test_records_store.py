@@ -14,7 +14,7 @@ from services.common.errors import ServiceError
 from services.records import queries, workflows
 from services.records.audit import verify_database
 from services.records.ingest import ingest
-from services.records.models import AuditEntry, OutboxEvent, Record, RecordVersion, RuleText
+from services.records.models import AuditEntry, Record, RecordVersion, RuleText
 from services.records.store import Store
 from services.records.submission import Invalid, require_ref
 from tests.conftest import ADMIN, CREDIT, FIRE, HR, MEDICAL, TODAY
@@ -59,7 +59,7 @@ def test_identical_record_again_is_a_no_op(store: Store) -> None:
     again = _one(store, MEDICAL, medical("m-1", uscc(1)))
     assert (again.outcome, again.record_id) == ("unchanged", first.record_id)
     assert _count(store, Record) == 1
-    assert _count(store, OutboxEvent) == 1
+    assert _count(store, AuditEntry) == 1
 
 
 def test_correction_by_owner_keeps_history(store: Store) -> None:
@@ -177,7 +177,7 @@ def test_person_id_is_stored_only_hashed_and_masked(store: Store) -> None:
     assert r.outcome == "created", r.error
     assert r.entity_key.startswith("P") and rid not in r.entity_key
     with store.engine.connect() as conn:
-        dump = " ".join(str(row) for table in ("entities", "records", "audit_log", "outbox")
+        dump = " ".join(str(row) for table in ("entities", "records", "audit_log")
                         for row in conn.execute(text(f"SELECT * FROM {_table(store, table)}")))
     assert rid not in dump and rid[:6] + "********" + rid[-4:] in dump
 
@@ -346,7 +346,7 @@ def test_shield_hides_from_public_and_lift_announces(store: Store) -> None:
     workflows.lift_shield(store, HR, str(shield.id), date(2025, 11, 1))
     assert not _file(store, code).records[0].shielded
     with store.sessions() as s:
-        kinds = [k for (k,) in s.execute(select(OutboxEvent.kind).order_by(OutboxEvent.seq))]
+        kinds = [k for (k,) in s.execute(select(AuditEntry.action).order_by(AuditEntry.seq))]
     assert kinds[-1] == "shield_lifted"
 
 
@@ -425,7 +425,7 @@ def test_publication_end_is_announced_once(store: Store) -> None:
     assert workflows.sweep_publication_ends(store, date(2025, 1, 10)) == 1
     assert workflows.sweep_publication_ends(store, date(2025, 1, 11)) == 0
     with store.sessions() as s:
-        kinds = [k for (k,) in s.execute(select(OutboxEvent.kind).order_by(OutboxEvent.seq))]
+        kinds = [k for (k,) in s.execute(select(AuditEntry.action).order_by(AuditEntry.seq))]
     assert kinds == ["record_created", "publication_ended"]
 
 
