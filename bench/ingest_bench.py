@@ -224,13 +224,18 @@ def main() -> int:
     ap.add_argument("--latency-seconds", type=float, default=60)
     ap.add_argument("--batch", type=int, default=BATCH,
                     help="records per stream message (the service takes up to 5,000)")
+    ap.add_argument("--compliant-share", type=float, default=0.0,
+                    help="the generator's compliant majority; 0 (every entity at risk, records "
+                         "spread over all entities) is the population of every earlier figure; "
+                         "the demo's 0.85 puts the same records on 6x fewer, fuller files")
     ap.add_argument("--no-report", action="store_true",
                     help="print the figures only; RESULTS.md is left alone (for iterating)")
     args = ap.parse_args()
 
     t = time.perf_counter()
     entities = max(1, args.records // 3)
-    subs = list(generate(args.seed, entities, records_per_entity=3.0, today=TODAY))
+    subs = list(generate(args.seed, entities, records_per_entity=3.0, today=TODAY,
+                         compliant_share=args.compliant_share))
     subs = subs[:args.records]
     requests = _requests(subs, args.replicas, args.batch)
     print(f"generated {len(subs)} records in {time.perf_counter() - t:.1f}s", file=sys.stderr)
@@ -290,7 +295,8 @@ def main() -> int:
         "\n## Records: streaming ingestion and GetCreditFile "
         f"({time.strftime('%Y-%m-%d %H:%M')})\n\n"
         f"Command: `python bench/ingest_bench.py --records {args.records} --replicas "
-        f"{args.replicas}` on PostgreSQL 15 (default settings, synchronous_commit on), 2 "
+        f"{args.replicas} --compliant-share {args.compliant_share}` on PostgreSQL 15 "
+        f"(default settings, synchronous_commit on), 2 "
         f"cores, client and server on one machine; ANALYZE every 30 s stands in for "
         f"autovacuum, which is off on this server. The load generator sends requests "
         f"serialised before the clock starts and reads only each acknowledgement's counts "

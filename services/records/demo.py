@@ -1,20 +1,22 @@
 """Demo and benchmark data for Jilin: entities, their dishonesty records and agency registers.
 
     python -m services.records.demo [--database-url URL] [--entities 1000] [--seed 7]
-        [--records-per-entity 3] [--truth FILE] [--if-empty] [--batch-size 5000]
+        [--records-per-entity 3] [--compliant-share 0.85] [--truth FILE] [--if-empty]
+        [--batch-size 5000]
 
 Every entity has a hidden propensity: a latent yearly rate of records, lognormal across
 entities and shifted by region, industry and segment; a compliant majority (85 %) has a
 thousandth of the rate it would otherwise have, so that, as in life, most entities never earn a
-record and a clean history means something. Records arrive as a Poisson process at
-that rate, modulated quarter by quarter by an AR(1) factor (bursts and quiet spells lasting a
-few quarters), so past records predict future ones. The severity of what an entity does rises
-with its propensity. Only records the rules accept are produced. The propensity never reaches the
-database; `--truth FILE` exports it for validating scoring models.
+record and a clean history means something (`--compliant-share`; 0 gives the earlier population
+where every entity is at risk, which the benchmarks keep using). Records arrive as a Poisson
+process at that rate, modulated quarter by quarter by an AR(1) factor (bursts and quiet spells
+lasting a few quarters), so past records predict future ones. The severity of what an entity
+does rises with its propensity. Only records the rules accept are produced. The propensity
+never reaches the database; `--truth FILE` exports it for validating scoring models.
 
-Everything is a pure function of (seed, entities, records_per_entity, today): entities are
-drawn in fixed chunks from their own numpy streams, so a larger run starts with the same
-entities as a smaller one, and the same arguments give byte-identical submissions.
+Everything is a pure function of (seed, entities, records_per_entity, compliant_share, today):
+entities are drawn in fixed chunks from their own numpy streams, so a larger run starts with the
+same entities as a smaller one, and the same arguments give byte-identical submissions.
 """
 
 from __future__ import annotations
@@ -169,7 +171,7 @@ _MAX_RATE: Final = 12.0  # records/year: caps the lognormal tail
 # Most organisations and people never earn a dishonesty record: a compliant majority whose
 # rate is a small fraction of the rest's. Without it a clean history would say little (every
 # entity would carry a rate of several records a decade) and no one would deserve grade A.
-_COMPLIANT_SHARE: Final = 0.85
+COMPLIANT_SHARE: Final = 0.85  # the default; `compliant_share` sets another
 _COMPLIANT_FACTOR: Final = 0.001
 
 
@@ -297,14 +299,18 @@ class _Chunk:
 
 
 class _Generator:
-    def __init__(self, seed: int, n: int, records_per_entity: float, today: date) -> None:
+    def __init__(self, seed: int, n: int, records_per_entity: float, today: date,
+                 compliant_share: float = COMPLIANT_SHARE) -> None:
         if n < 0:
             raise ValueError("entities must not be negative")
         if records_per_entity < 0:
             raise ValueError("records_per_entity must not be negative")
         if today < date(2000, 1, 1):
             raise ValueError("today must be 2000-01-01 or later")
+        if not 0 <= compliant_share < 1:
+            raise ValueError("compliant_share must be at least 0 and below 1")
         self.seed, self.n, self.today = seed, n, today
+        self.compliant_share = compliant_share
         self.start = add_months(today, -12 * YEARS) + timedelta(days=1)
         self.first_report_year = self.start.year - 2
         rng = self._rng(0, 0)
@@ -376,7 +382,7 @@ class _Generator:
         severity = 1.0 / (1.0 + np.exp(-(0.9 * latent + 0.6 * noise - 0.4)))
         gap, rows = rng.random(n), rng.random((n, 8))
         # Drawn last, so every other attribute of an entity is what it was before.
-        compliant = rng.random(n) < _COMPLIANT_SHARE
+        compliant = rng.random(n) < self.compliant_share
         log_rate = np.where(compliant, log_rate + math.log(_COMPLIANT_FACTOR), log_rate)
         return _Attrs(kind.astype(np.int64), segment.astype(np.int64), region.astype(np.int64),
                       industry, established, log_rate, severity, gap, rows)
@@ -838,16 +844,19 @@ def _today(today: date | None) -> date:
 
 
 def entities(seed: int, n: int, *, records_per_entity: float = 3.0,
-             today: date | None = None) -> Iterator[DemoEntity]:
+             today: date | None = None,
+             compliant_share: float = COMPLIANT_SHARE) -> Iterator[DemoEntity]:
     """The `n` entities of `seed`, in generation order."""
-    for chunk in _Generator(seed, n, records_per_entity, _today(today)).chunks():
+    for chunk in _Generator(seed, n, records_per_entity, _today(today),
+                            compliant_share).chunks():
         yield from chunk.entities
 
 
 def generate(seed: int, entities: int, *, records_per_entity: float = 3.0,
-             today: date | None = None) -> Iterator[records_pb2.RecordSubmission]:
+             today: date | None = None, compliant_share: float = COMPLIANT_SHARE
+             ) -> Iterator[records_pb2.RecordSubmission]:
     """The records of `entities` entities, entity by entity, each entity's in date order."""
-    gen = _Generator(seed, entities, records_per_entity, _today(today))
+    gen = _Generator(seed, entities, records_per_entity, _today(today), compliant_share)
     for k, chunk in enumerate(gen.chunks()):
         yield from gen.records(chunk, k)
 
@@ -860,17 +869,19 @@ def annual_reports(seed: int, entities: int, *,
 
 
 def truth_rows(seed: int, n: int, protector: PersonalIdProtector, *,
-               records_per_entity: float = 3.0,
-               today: date | None = None) -> Iterator[tuple[str, float]]:
+               records_per_entity: float = 3.0, today: date | None = None,
+               compliant_share: float = COMPLIANT_SHARE) -> Iterator[tuple[str, float]]:
     """(entity_key, latent records/year) for model validation; keys as the store makes them."""
-    for e in entities(seed, n, records_per_entity=records_per_entity, today=today):
+    for e in entities(seed, n, records_per_entity=records_per_entity, today=today,
+                      compliant_share=compliant_share):
         key = "P" + protector.hash(e.resident_id) if e.kind == "person" else e.uscc
         yield key, e.propensity
 
 
 def load(store: Store, seed: int, entities: int, *, records_per_entity: float = 3.0,
          today: date | None = None, batch_size: int = 5_000, principal: Principal = ADMIN,
-         progress: TextIO | None = None) -> LoadStats:
+         progress: TextIO | None = None,
+         compliant_share: float = COMPLIANT_SHARE) -> LoadStats:
     """Writes the entities, the agencies' annual reports and all records into `store`.
 
     Chunk by chunk: entities and register entries first (so that records find the register
@@ -881,7 +892,7 @@ def load(store: Store, seed: int, entities: int, *, records_per_entity: float = 
         # Entities and the agency register are written directly: only an admin may.
         raise PermissionError(f"{principal.name} may not write every source")
     today = today or store.today()
-    gen = _Generator(seed, entities, records_per_entity, today)
+    gen = _Generator(seed, entities, records_per_entity, today, compliant_share)
     stats = LoadStats()
     began = last_note = time.perf_counter()
     analyzed = 0
@@ -1011,6 +1022,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--entities", type=int, default=1_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--records-per-entity", type=float, default=3.0)
+    ap.add_argument("--compliant-share", type=float, default=COMPLIANT_SHARE,
+                    help="share of entities at a near-zero rate (0: every entity at risk)")
     ap.add_argument("--batch-size", type=int, default=5_000)
     ap.add_argument("--truth", metavar="FILE",
                     help="write entity_key,propensity CSV (the latent rate, records/year)")
@@ -1018,8 +1031,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="do nothing when the database already has entities")
     args = ap.parse_args(argv)
     if not 1 <= args.entities <= 10_000_000 or args.records_per_entity < 0 \
-            or args.batch_size < 1:
-        ap.error("--entities must be 1..10,000,000, --records-per-entity ≥ 0, --batch-size ≥ 1")
+            or args.batch_size < 1 or not 0 <= args.compliant_share < 1:
+        ap.error("--entities must be 1..10,000,000, --records-per-entity ≥ 0, --batch-size ≥ 1, "
+                 "--compliant-share 0 or more and below 1")
     try:
         settings = RecordsSettings.from_env()
     except ConfigError as exc:
@@ -1038,12 +1052,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     return 0
         stats = load(store, args.seed, args.entities,
                      records_per_entity=args.records_per_entity, today=today,
-                     batch_size=args.batch_size, progress=sys.stderr)
+                     batch_size=args.batch_size, progress=sys.stderr,
+                     compliant_share=args.compliant_share)
         if args.truth:
             with open(args.truth, "w", newline="", encoding="utf-8") as f:
                 _write_truth(f, truth_rows(args.seed, args.entities, store.protector,
                                            records_per_entity=args.records_per_entity,
-                                           today=today))
+                                           today=today,
+                                           compliant_share=args.compliant_share))
     finally:
         store.engine.dispose()
     print(f"demo: {stats.entities:,} entities ({stats.entities_created:,} new), "

@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Date,
+    Engine,
     Select,
     and_,
     bindparam,
@@ -24,8 +26,9 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Bundle, Session
 
+from services.common.db import where_in
 from services.records.models import (
     AnnualReport,
     AuditEntry,
@@ -64,10 +67,15 @@ def shielded_expr(as_of: AsOf) -> ColumnElement[bool]:
     )
 
 
+# A record's columns as a plain row (attribute access like the ORM object's): the rows are
+# only read, and building ORM instances cost more than the query.
+_RECORD_ROW: Bundle[Any] = Bundle("record", *Record.__table__.columns)
+
+
 def _record_select(as_of: AsOf) -> Select[*tuple[Any, ...]]:
     q: Select[*tuple[Any, ...]] = (
         select(
-            Record,
+            _RECORD_ROW,
             Entity.entity_key,
             Entity.name.label("entity_name"),
             Entity.display_id.label("entity_display_id"),
@@ -76,19 +84,15 @@ def _record_select(as_of: AsOf) -> Select[*tuple[Any, ...]]:
             Entity.kind.label("entity_kind"),
             status_expr(as_of).label("status"),
             shielded_expr(as_of).label("shielded"),
-            RuleText.measures,
-            RuleText.legal_basis,
-            RuleText.requirements,
         )
         .join(Entity, Entity.id == Record.entity_id)
-        .join(RuleText, RuleText.id == Record.texts_id)
     )
     return q
 
 
 @dataclass(frozen=True)
 class RecordView:
-    record: Record
+    record: Any  # a row of Record's columns (see _RECORD_ROW)
     entity_key: str
     entity_name: str
     entity_display_id: str
@@ -102,8 +106,31 @@ class RecordView:
     requirements: list[str]
 
 
-def _views(rows: Sequence[Any]) -> list[RecordView]:
-    return [RecordView(*row) for row in rows]
+def _views(session: Session, rows: Sequence[Any]) -> list[RecordView]:
+    texts = rule_texts(session, {row[0].texts_id for row in rows})
+    columns: list[tuple[Any, ...]] = [(*row, *texts[row[0].texts_id]) for row in rows]
+    return [RecordView(*c) for c in columns]
+
+
+# Rule texts by id. Rows of rule_texts are never changed (a new text is a new row), so they
+# are read once per process instead of joined into every record row: the texts are most of a
+# record row's bytes (about 1.3 KB of JSON each) and of the time to decode it.
+# Per engine: ids are per database.
+Texts = tuple[list[str], list[dict[str, Any]], list[str]]
+_TEXTS: WeakKeyDictionary[Engine, dict[int, Texts]] = WeakKeyDictionary()
+
+
+def rule_texts(session: Session, ids: set[int]) -> dict[int, Texts]:
+    known = _TEXTS.setdefault(session.get_bind().engine, {})
+    if missing := sorted(ids - known.keys()):
+        if len(known) > 65_536:  # rule editions are few; bound it anyway
+            known.clear()
+        for cond in where_in(session, RuleText.id, missing):
+            for row in session.execute(select(RuleText.id, RuleText.measures,
+                                              RuleText.legal_basis, RuleText.requirements)
+                                       .where(cond)):
+                known[row.id] = (row.measures, row.legal_basis, row.requirements)
+    return known
 
 
 @dataclass
@@ -157,7 +184,7 @@ def credit_file(session: Session, entity_key: str, as_of: date, *,
         return None
     entity, *present = found
     params = {"entity_id": entity.id, "as_of": as_of}
-    records = _views(session.execute(_FILE_RECORDS, params).all())
+    records = _views(session, session.execute(_FILE_RECORDS, params).all())
     repairs, objections, commitments, shields, reports = (
         list(session.execute(statement, params).scalars()) if has else []
         for statement, has in zip(_FILE_LISTS, present, strict=True))
@@ -221,7 +248,7 @@ def list_records(session: Session, f: RecordFilter, page_size: int,
         q = q.where(Record.decided_on <= f.decided_to)
     if f.entity_id is not None:
         q = q.where(Record.entity_id == f.entity_id)
-    rows = _views(session.execute(q.order_by(Record.id).limit(page_size + 1)).all())
+    rows = _views(session, session.execute(q.order_by(Record.id).limit(page_size + 1)).all())
     if len(rows) > page_size:
         return rows[:page_size], rows[page_size - 1].record.id
     return rows, None

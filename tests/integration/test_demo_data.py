@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy import func, select
 
+from credit.v1 import records_pb2
 from services.common.codes import (
     PersonalIdProtector,
     validate_region_code,
@@ -247,3 +248,19 @@ def test_postgres_load(pg_database: str, loaded: Loaded) -> None:
         assert latest > TODAY - timedelta(days=60)
     finally:
         store.engine.dispose()
+
+
+def _listed_entities(subs: list[records_pb2.RecordSubmission]) -> int:
+    return len({s.subject.SerializeToString(deterministic=True) for s in subs})
+
+
+def test_a_compliant_majority_never_earns_a_record() -> None:
+    # Same number of records either way; with the compliant majority they sit on few
+    # entities, so most entities have a clean file (and the shipped model grades them A).
+    default = list(demo.generate(SEED, N, today=TODAY))
+    at_risk = list(demo.generate(SEED, N, today=TODAY, compliant_share=0.0))
+    # The mean is calibrated on a pilot sample: a 1,000-entity draw lands near it.
+    assert 0.75 < len(default) / len(at_risk) < 1.33
+    assert _listed_entities(default) < 0.3 * N < 0.5 * N < _listed_entities(at_risk)
+    with pytest.raises(ValueError, match="compliant_share"):
+        list(demo.generate(SEED, 10, today=TODAY, compliant_share=1.0))
