@@ -121,16 +121,19 @@ _TEXTS: WeakKeyDictionary[Engine, dict[int, Texts]] = WeakKeyDictionary()
 
 
 def rule_texts(session: Session, ids: set[int]) -> dict[int, Texts]:
+    """The texts of `ids`; from the process's cache, reading only those not in it."""
     known = _TEXTS.setdefault(session.get_bind().engine, {})
-    if missing := sorted(ids - known.keys()):
+    # Taken one by one into a dict of the call's own: another thread may clear `known`.
+    out = {i: t for i in ids if (t := known.get(i)) is not None}
+    if missing := sorted(ids - out.keys()):
         if len(known) > 65_536:  # rule editions are few; bound it anyway
             known.clear()
         for cond in where_in(session, RuleText.id, missing):
             for row in session.execute(select(RuleText.id, RuleText.measures,
                                               RuleText.legal_basis, RuleText.requirements)
                                        .where(cond)):
-                known[row.id] = (row.measures, row.legal_basis, row.requirements)
-    return known
+                out[row.id] = known[row.id] = (row.measures, row.legal_basis, row.requirements)
+    return out
 
 
 @dataclass

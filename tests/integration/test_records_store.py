@@ -4,6 +4,7 @@ change feed and audit trail."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import grpc
 import pytest
@@ -15,9 +16,9 @@ from services.records import queries, workflows
 from services.records.audit import verify_database
 from services.records.ingest import ingest
 from services.records.models import AuditEntry, Record, RecordVersion, RuleText
-from services.records.store import Store
+from services.records.store import Store, open_store
 from services.records.submission import Invalid, require_ref
-from tests.conftest import ADMIN, CREDIT, FIRE, HR, MEDICAL, TODAY
+from tests.conftest import ADMIN, CREDIT, FIRE, HR, MEDICAL, PII_KEY, TODAY
 from tests.factories import agency, fire, hr, medical, resident_id, subject, uscc
 
 
@@ -440,3 +441,23 @@ def test_audit_chain_verifies_and_detects_tampering(store: Store) -> None:
     with store.sessions() as s:
         broken = verify_database(s)
     assert broken.first_broken == 3 and not broken.ok
+
+
+def test_rule_texts_are_remembered_per_database(tmp_path: Path) -> None:
+    # Rule-text ids are per database; the read side's cache must never answer one database's
+    # id with another's text (one process may serve, or test, several).
+    medical_first = open_store(f"sqlite:///{tmp_path}/a.db", pii_key=PII_KEY, clock=lambda: TODAY)
+    hr_first = open_store(f"sqlite:///{tmp_path}/b.db", pii_key=PII_KEY, clock=lambda: TODAY)
+    try:
+        _one(medical_first, MEDICAL, medical("m-1", uscc(1)))
+        _one(hr_first, HR, hr("h-1", uscc(1)))
+        files = [_file(s, uscc(1)) for s in (medical_first, hr_first)]
+        assert [f.records[0].record.texts_id for f in files] == [1, 1]
+        for store, f in zip((medical_first, hr_first), files, strict=True):
+            with store.sessions() as s:
+                stored = s.execute(select(RuleText.measures).where(RuleText.id == 1)).scalar()
+            assert f.records[0].measures == stored
+        assert files[0].records[0].measures != files[1].records[0].measures
+    finally:
+        medical_first.engine.dispose()
+        hr_first.engine.dispose()
