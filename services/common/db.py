@@ -344,8 +344,10 @@ def _copy_type(t: Any) -> str | None:
     return None
 
 
-def migrate(engine: Engine, script_location: Path, schema: str) -> None:
-    """Brings the schema to the newest Alembic revision (creating the schema on PostgreSQL)."""
+def migrate(engine: Engine, script_location: Path, schema: str, revision: str = "head", *,
+            down: bool = False) -> None:
+    """Brings the schema to an Alembic revision, by default the newest (creating the schema on
+    PostgreSQL); `down` goes back to an older one."""
     with engine.begin() as conn:
         if is_postgres(conn):
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
@@ -353,7 +355,7 @@ def migrate(engine: Engine, script_location: Path, schema: str) -> None:
         cfg.set_main_option("script_location", str(script_location))
         cfg.attributes["connection"] = conn
         cfg.attributes["schema"] = schema
-        command.upgrade(cfg, "head")
+        (command.downgrade if down else command.upgrade)(cfg, revision)
 
 
 def run_migrations(metadata: MetaData, schema: str,

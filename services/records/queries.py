@@ -108,8 +108,7 @@ class RecordView:
 
 def _views(session: Session, rows: Sequence[Any]) -> list[RecordView]:
     texts = rule_texts(session, {row[0].texts_id for row in rows})
-    columns: list[tuple[Any, ...]] = [(*row, *texts[row[0].texts_id]) for row in rows]
-    return [RecordView(*c) for c in columns]
+    return [RecordView(*(*row, *texts[row[0].texts_id])) for row in rows]
 
 
 # Rule texts by id. Rows of rule_texts are never changed (a new text is a new row), so they

@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, Engine, MetaData, Table, inspect, select, text
+from sqlalchemy import Connection, Engine, MetaData, Table, inspect, select
 
-from services.common.db import make_engine
+from services.common.db import make_engine, migrate
 from services.records.models import SCHEMA, AuditEntry, Base
 from services.records.store import MIGRATIONS, open_store
 
@@ -37,14 +35,7 @@ def test_sqlite_migration_is_repeatable(tmp_path: object) -> None:
 
 
 def _to(engine: Engine, revision: str, *, down: bool = False) -> None:
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"'))
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        cfg.attributes["schema"] = SCHEMA
-        (command.downgrade if down else command.upgrade)(cfg, revision)
+    migrate(engine, MIGRATIONS, SCHEMA, revision, down=down)
 
 
 def _schema(conn: Connection) -> str | None:
