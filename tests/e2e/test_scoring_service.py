@@ -4,9 +4,12 @@ the scoring service explains."""
 from __future__ import annotations
 
 import contextlib
+import random
 import sqlite3
 import time
+import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +39,21 @@ def tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def stubs(tmp: Path) -> Iterator[
-        tuple[records_pb2_grpc.RecordsServiceStub, scoring_pb2_grpc.ScoringServiceStub]]:
+def platform(tmp: Path) -> Iterator[
+        tuple[records_pb2_grpc.RecordsServiceStub, scoring_pb2_grpc.ScoringServiceStub, int]]:
+    """Records and scoring stubs, and the scoring service's metrics port."""
     url = f"sqlite:///{tmp}/records.db"
     with records_service(tmp, url, CREDIT_TODAY=TODAY) as (r_addr, _, _), \
-            scoring_service(tmp, url, r_addr) as (s_addr, _, _), \
+            scoring_service(tmp, url, r_addr) as (s_addr, s_metrics, _), \
             grpc.insecure_channel(r_addr) as r_channel, \
             grpc.insecure_channel(s_addr) as s_channel:
         yield (records_pb2_grpc.RecordsServiceStub(r_channel),
-               scoring_pb2_grpc.ScoringServiceStub(s_channel))
+               scoring_pb2_grpc.ScoringServiceStub(s_channel), s_metrics)
+
+
+@pytest.fixture(scope="module")
+def stubs(platform: tuple[Any, Any, int]) -> tuple[Any, Any]:
+    return platform[0], platform[1]
 
 
 def stored_grade(db: Path, key: str, timeout: float = 15, want: str | None = None
@@ -125,6 +134,53 @@ def test_bad_inputs(stubs: tuple[Any, Any]) -> None:
         scoring.Evaluate(scoring_pb2.EvaluateRequest(
             entity=common_pb2.EntityRef(uscc=uscc(10))), timeout=10)
     assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
+
+
+def _metric(port: int, line_prefix: str) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.decode().splitlines()
+               if line.startswith(line_prefix))
+
+
+def test_concurrent_calls_share_queries_and_each_gets_its_own_answer(
+        platform: tuple[Any, Any, int]) -> None:
+    records, scoring, metrics = platform
+    codes = [uscc(n) for n in (30, 31, 32)]
+    records.SubmitRecord(records_pb2.SubmitRecordRequest(
+        record=medical("c-serious", codes[0], amount="1500000")),
+        metadata=bearer("dev-medical"), timeout=10)
+    records.SubmitRecord(records_pb2.SubmitRecordRequest(
+        record=hr("c-hr", codes[1], tier="grave")), metadata=bearer("dev-hr"), timeout=10)
+    records.SubmitRecord(records_pb2.SubmitRecordRequest(
+        record=hr("c-clean", codes[2], tier="minor", no_penalty=True)),
+        metadata=bearer("dev-hr"), timeout=10)
+    # Entities, dates and departments mixed, and one entity that does not exist.
+    asks = [(code, as_of, dept) for code in [*codes, uscc(998)]
+            for as_of in ("", "2025-06-30") for dept in ("", "fire_rescue")]
+
+    def ask(a: tuple[str, str, str]) -> scoring_pb2.Evaluation | grpc.StatusCode:
+        try:
+            return _evaluate(scoring, a[0], as_of=a[1], department=a[2])
+        except grpc.RpcError as exc:
+            return exc.code()  # type: ignore[attr-defined,no-any-return]
+
+    alone = {a: ask(a) for a in asks}  # one at a time: each call its own query
+    assert alone[(uscc(998), "", "")] == grpc.StatusCode.NOT_FOUND
+    assert alone[(codes[0], "", "")].grade == "D"  # type: ignore[union-attr]
+    assert alone[(codes[0], "2025-06-30", "")].features["n_active_serious"] == 0  # type: ignore[union-attr]
+    assert (alone[(codes[0], "", "fire_rescue")].tier.sampling_ratio  # type: ignore[union-attr]
+            != alone[(codes[0], "", "")].tier.sampling_ratio)  # type: ignore[union-attr]
+    queries, calls = (_metric(metrics, "scoring_coalesced_batch_keys_count"),
+                      _metric(metrics, "scoring_coalesced_batch_keys_sum"))
+    together = asks * 8
+    random.Random(5).shuffle(together)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(ask, together))
+    assert answers == [alone[a] for a in together]
+    # Calls that arrived while a query ran shared the next one.
+    more_queries = _metric(metrics, "scoring_coalesced_batch_keys_count") - queries
+    more_keys = _metric(metrics, "scoring_coalesced_batch_keys_sum") - calls
+    assert 0 < more_queries < len(together) and more_keys > more_queries
 
 
 def test_model_card_is_served(stubs: tuple[Any, Any]) -> None:

@@ -336,6 +336,15 @@ def test_bulk_equals_single_and_shards_cover_once(demo_store: Store) -> None:
             i: rows[i] for i in chosen}
         with pytest.raises(ValueError):
             next(feature_rows(conn, as_of, shard=(3, 3)))
+    if demo_store.engine.dialect.name == "postgresql":
+        # Evaluate's way: outside a transaction, through the prepared statement with its
+        # generic plan, past PostgreSQL's first five (custom) plans.
+        reader = demo_store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        with reader as conn:
+            for n in (1, 2, 5, 9, 9, 9, 9, 9):
+                assert _by_id(list(feature_rows(conn, as_of, entity_keys=keys[:n]))) == {
+                    i: rows[i] for i in chosen[:n]}
+            assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_generic_plan"
     # Some files are non-trivial, or the comparison above proves little.
     used = Counter(n for _, row in rows.values() for n, v in zip(FEATURE_NAMES, row, strict=True)
                    if v > 0)
