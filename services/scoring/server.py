@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -64,11 +65,7 @@ READERS = frozenset({"admin", "regulator", "planner", "department", "service"})
 # department for itself.
 PLANNERS = frozenset({"admin", "planner", "department"})
 MAX_BATCH_ENTITIES = 1_000
-# Evaluate: feature queries at once, and calls served by one query at most. One lane: calls
-# queue behind the running query and go together in the next, so batches grow with the load
-# (and with the database's latency). Measured on 2 cores, 8 clients: 1 lane 1,670 req/s with
-# 3.4 calls per query, 2 lanes 1,270 req/s with 2.1 (the GIL hand-offs of two threads).
-EVALUATE_LANES = 1
+# Evaluate: calls served by one feature query at most (see ScoringSettings.evaluate_lanes).
 EVALUATE_MOST = 64
 MAX_BATCH_ROWS = 100_000
 # Matrices up to this many values without reason codes (10,000 rows of the model's 7
@@ -239,14 +236,15 @@ class _RegradeCancelled(Exception):
 class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     def __init__(self, evaluator: Evaluator, records: Engine, grades: GradeStore,
                  protector: PersonalIdProtector, today: Callable[[], date], model_dir: Path,
-                 records_address: str = "", *, regrade_batch: int = BATCH) -> None:
+                 records_address: str = "", *, regrade_batch: int = BATCH,
+                 evaluate_lanes: int = 1) -> None:
         self.evaluator, self.records, self.grades = evaluator, records, grades
         self.protector, self.today, self.records_address = protector, today, records_address
         self._regrading = asyncio.Lock()
         self.regrade_batch = regrade_batch  # entities per committed batch of a Regrade
         self.model_card = _model_card(evaluator.model, model_dir)
         # Evaluate calls arriving while others are being read share the next feature query.
-        self._evaluations = Coalescer("evaluate", self._evaluate_keys, lanes=EVALUATE_LANES,
+        self._evaluations = Coalescer("evaluate", self._evaluate_keys, lanes=evaluate_lanes,
                                       most=EVALUATE_MOST)
 
     def install_model(self, model: Model, model_dir: Path) -> None:
@@ -277,20 +275,23 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         department = self._department(request.department, "department", violations)
         _raise_if(violations)
         assert ref is not None
-        message = await self._evaluations.get((as_of, department), ref.key)
+        message = await self._evaluations.get(as_of, (ref.key, department))
         if message is None:
             raise ServiceError.not_found("entity not found")
         return message
 
-    def _evaluate_keys(self, group: tuple[date, str | None], keys: Sequence[str]
-                       ) -> dict[str, scoring_pb2.Evaluation]:
-        """Evaluations of the entities of one batch of Evaluate calls that exist. One
+    def _evaluate_keys(self, as_of: date, asked: Sequence[tuple[str, str | None]]
+                       ) -> dict[tuple[str, str | None], scoring_pb2.Evaluation]:
+        """The answers to one batch of Evaluate calls as of one date, by (entity, department),
+        for the entities that exist: one feature query, each department's tier on top. One
         statement: autocommit spares the BEGIN and ROLLBACK round trips, and the messages are
         built here too, off the event loop."""
-        as_of, department = group
+        evaluator = self.evaluator
         with self._reader() as conn:
-            found = self.evaluator.evaluate_many(conn, keys, as_of, department)
-        return {key: evaluation_pb(e) for key, e in found.items()}
+            found = evaluator.evaluate_many(conn, list({k for k, _ in asked}), as_of)
+        return {(key, dept): evaluation_pb(e if dept is None else replace(
+                    e, tier=evaluator.supervision.grade(e.decision.grade, dept)))
+                for key, dept in asked if (e := found.get(key)) is not None}
 
     def _reader(self) -> Connection:
         return self.records.connect().execution_options(isolation_level="AUTOCOMMIT")
