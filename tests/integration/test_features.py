@@ -334,6 +334,11 @@ def test_bulk_equals_single_and_shards_cover_once(demo_store: Store) -> None:
         keys = [rows[i][0] for i in chosen]
         assert _by_id(list(feature_rows(conn, as_of, entity_keys=keys))) == {
             i: rows[i] for i in chosen}
+        if conn.dialect.name == "postgresql":  # in a transaction: for the transaction only
+            assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_generic_plan"
+    if demo_store.engine.dialect.name == "postgresql":
+        with demo_store.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "auto"
         with pytest.raises(ValueError):
             next(feature_rows(conn, as_of, shard=(3, 3)))
     if demo_store.engine.dialect.name == "postgresql":
