@@ -34,7 +34,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -103,6 +103,14 @@ SPECIAL_VALUES: Final[Mapping[str, tuple[float, ...]]] = {
     "agency_reports_filed": (-1.0,),
 }
 assert set(SPECIAL_VALUES) <= set(FEATURE_NAMES)
+# Characteristics kept out of a model unless its training run allows them (--allow), and why.
+EXCLUDED: Final[Mapping[str, str]] = {
+    "entity_age_years": (
+        "for persons it is age from the date of birth; a person's age is no finding of "
+        "dishonesty and no legal basis for differentiated supervision, so a grade rests on "
+        "the entity's own credit record"),
+}
+assert set(EXCLUDED) <= set(FEATURE_NAMES)
 DESCRIPTIONS: Final = {f.name: (f.zh, f.en) for f in FEATURES}
 LABEL_DEFINITION: Final = (
     "1 (bad) when a new listed 一般 (general) or 严重 (serious) dishonesty record is decided in "
@@ -165,7 +173,7 @@ class IvRow:
     iv: float
     bins: int  # bins holding training rows
     trend: str
-    status: str  # "selected" or "dropped: <why>"
+    status: str  # "selected", "dropped: <why>" or "excluded: <why>" (see EXCLUDED)
 
 
 @dataclass(frozen=True)
@@ -250,9 +258,10 @@ def read_snapshot(conn: Connection, as_of: date) -> Snapshot:
 # ------------------------------------------------------------------------------- modelling
 
 
-def screen_features(train: Snapshot, settings: BinningSettings,
-                    min_iv: float) -> list[IvRow]:
-    """IV of every characteristic on the training snapshot, binned as the scorecard bins it."""
+def screen_features(train: Snapshot, settings: BinningSettings, min_iv: float,
+                    excluded: Mapping[str, str] = EXCLUDED) -> list[IvRow]:
+    """IV of every characteristic on the training snapshot, binned as the scorecard bins it;
+    an `excluded` one that would have been selected is marked with the reason instead."""
     rows: list[IvRow] = []
     for name in FEATURE_NAMES:
         binning = MonotonicBinner(
@@ -265,6 +274,8 @@ def screen_features(train: Snapshot, settings: BinningSettings,
             status = "dropped: all rows in one bin"
         elif binning.iv < min_iv:
             status = f"dropped: IV below {min_iv:g}"
+        elif name in excluded:
+            status = f"excluded: {excluded[name]}"
         else:
             status = "selected"
         rows.append(IvRow(name, binning.iv, bins, binning.trend, status))
@@ -591,7 +602,8 @@ def model_card(meta: Mapping[str, Any], card: Scorecard) -> str:
         "(e.g. sources or agency findings absent from the data) show as one bin.", "",
         _table(["characteristic", "中文", "IV", "bins", "bad rate trend", "status"], [
             [f"`{r['name']}`", DESCRIPTIONS[r["name"]][0], f"{r['iv']:.4f}", r["bins"],
-             r["trend"], r["status"]] for r in meta["iv_table"]
+             r["trend"], "excluded (see the fairness notes)"
+             if r["status"].startswith("excluded") else r["status"]] for r in meta["iv_table"]
         ]), "",
         "Fitted coefficients (on WoE; negative = more points for lower-risk bins):", "",
         _table(["characteristic", "coefficient", "Wald p-value"], [
@@ -635,15 +647,18 @@ def model_card(meta: Mapping[str, Any], card: Scorecard) -> str:
         "produces records, records become labels and features. Retraining on data shaped by "
         "an earlier model can entrench its grades; compare against random-draw outcomes "
         "where they exist.",
-        "- Every characteristic counts past records (plus entity age where selected). An "
+        "- Every characteristic counts past records (plus entity age where allowed). An "
         "entity without history, new or simply unobserved, gets the same points as a "
         "long-clean one; thin files are not evidence of good conduct.",
-        *(["- `entity_age_years` is selected. For persons it is age from the date of birth, "
-           "for organisations years since establishment: its top bins largely separate "
-           "persons from organisations, and for persons it makes age itself a scoring "
-           "factor. Decide deliberately whether age may affect a person's grade (drop it "
-           "by retraining without it) and check the per-kind table."]
+        *(["- `entity_age_years` is selected (allowed for this run). For persons it is age "
+           "from the date of birth, for organisations years since establishment: its top "
+           "bins largely separate persons from organisations, and for persons it makes age "
+           "itself a scoring factor. Check the per-kind table."]
           if "entity_age_years" in meta["features"] else []),
+        *([f"- `{name}` was excluded from the candidates (its IV would have selected it): "
+           f"{reason}. A training run admits it only with `--allow {name}`, a decision to "
+           "record in the model's review." for name, reason in
+           meta["selection"].get("excluded", {}).items()]),
         "- Region, industry and entity kind are not characteristics, but outcomes differ by "
         "them; check the per-kind table above (and regions) before use, and check that a "
         "grade gap between groups is explained by records, not by who was inspected.",
@@ -685,8 +700,15 @@ def _redacted(url: str) -> str:
 def train(conn: Connection, out: Path, *, data: DataInfo, t1: date, t2: date,
           min_iv: float = DEFAULT_MIN_IV, max_p: float = DEFAULT_MAX_P,
           settings: BinningSettings | None = None, version: str | None = None,
-          created: datetime | None = None, policy: GradePolicy | None = None) -> TrainingResult:
-    """Train on `conn`'s records and write <out>/<version>/; returns what was written."""
+          created: datetime | None = None, policy: GradePolicy | None = None,
+          allow: Collection[str] = ()) -> TrainingResult:
+    """Train on `conn`'s records and write <out>/<version>/; returns what was written.
+    `allow` admits characteristics that EXCLUDED keeps out."""
+    unknown = sorted(set(allow) - set(EXCLUDED))
+    if unknown:
+        raise TrainingError(f"--allow {', '.join(unknown)}: only excluded characteristics "
+                            f"can be allowed ({', '.join(EXCLUDED)})")
+    excluded = {k: v for k, v in EXCLUDED.items() if k not in allow}
     settings = settings or BinningSettings()
     policy = policy or default_policy()
     created = (created or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
@@ -696,7 +718,7 @@ def train(conn: Connection, out: Path, *, data: DataInfo, t1: date, t2: date,
 
     train_snap = read_snapshot(conn, t1)
     val_snap = read_snapshot(conn, t2)
-    iv_rows = screen_features(train_snap, settings, min_iv)
+    iv_rows = screen_features(train_snap, settings, min_iv, excluded)
     candidates = [r.name for r in iv_rows if r.status == "selected"]
     if not candidates:
         raise TrainingError(f"no characteristic reaches IV {min_iv:g}")
@@ -766,7 +788,9 @@ def train(conn: Connection, out: Path, *, data: DataInfo, t1: date, t2: date,
             "features": card.names,
             "selection": {"min_iv": min_iv, "max_p": max_p,
                           "dropped": {r.name: r.status.removeprefix("dropped: ")
-                                      for r in iv_rows if r.status != "selected"}},
+                                      for r in iv_rows if r.status.startswith("dropped")},
+                          "excluded": {r.name: r.status.removeprefix("excluded: ")
+                                       for r in iv_rows if r.status.startswith("excluded")}},
             "coefficients": [
                 {"name": n, "coefficient": _r(c), "p_value": float(f"{p:.3g}")}
                 for n, c, p in zip(card.names, card.coefficients.tolist(), p_values.tolist(),
@@ -823,7 +847,7 @@ def train_database(url: str, out: Path, *, t1: date | None = None, t2: date | No
                    version: str | None = None, created: datetime | None = None,
                    synthetic_seed: int | None = None,
                    synthetic_entities: int | None = None, description: str | None = None,
-                   today_source: str = "given") -> TrainingResult:
+                   today_source: str = "given", allow: Collection[str] = ()) -> TrainingResult:
     """Open the records database at `url` (read only, no migration) and train from it."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -852,7 +876,8 @@ def train_database(url: str, out: Path, *, t1: date | None = None, t2: date | No
                     history_start=first, entities_in_database=n_entities,
                     seed=synthetic_seed, entities=synthetic_entities)
                 return train(conn, out, data=info, t1=t1, t2=t2, min_iv=min_iv,
-                             max_p=max_p, settings=settings, version=version, created=created)
+                             max_p=max_p, settings=settings, version=version, created=created,
+                             allow=allow)
     finally:
         store.engine.dispose()
 
@@ -907,6 +932,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--n-prebins", type=int, default=BinningSettings.n_prebins)
     ap.add_argument("--min-bin-share", type=float, default=BinningSettings.min_bin_share)
     ap.add_argument("--version", help="artifact version (default: scorecard-YYYYMMDD-<hash>)")
+    ap.add_argument("--allow", action="append", default=[], choices=sorted(EXCLUDED),
+                    metavar="NAME",
+                    help="admit a characteristic kept out by default (" + ", ".join(
+                        f"{k}: {v}" for k, v in EXCLUDED.items()) + "); repeatable")
     ap.add_argument("--set-default", action="store_true",
                     help="make the new model the default (models/artifacts/DEFAULT)")
     ap.add_argument("--synthetic-seed", type=int,
@@ -921,7 +950,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_p=args.max_p,
             settings=BinningSettings(args.n_prebins, args.min_bin_share),
             version=args.version, synthetic_seed=args.synthetic_seed,
-            synthetic_entities=args.synthetic_entities)
+            synthetic_entities=args.synthetic_entities, allow=args.allow)
         if args.set_default:
             set_default(result.version, args.out)
     except (TrainingError, ModelArtifactError, ValueError) as exc:

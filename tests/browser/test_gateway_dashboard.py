@@ -85,7 +85,7 @@ def test_entity_page_shows_grade_reasons_basis_and_timeline(page: Any, plat: Pla
     assert page.locator("#entity-grade").inner_text() == "D"
     assert page.locator("#entity-basis li").count() >= 1
     reasons = page.locator("#entity-reasons li").all_inner_texts()
-    assert reasons and "主体成立年数" in reasons
+    assert reasons and "有效严重失信记录数" in reasons  # its active 严重 record
     timeline = page.locator("#entity-timeline li.record").all_inner_texts()
     assert timeline and "2024-01-02" in timeline[0] and "情节严重" in timeline[0]
 

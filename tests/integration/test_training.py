@@ -146,6 +146,29 @@ def test_cli_defaults_from_the_data_and_no_synthetic_claim(trained: Trained,
     assert "SYNTHETIC MODEL" not in text
 
 
+def test_a_persons_age_stays_out_unless_a_run_allows_it(trained: Trained,
+                                                         tmp_path: Path) -> None:
+    meta = trained.first.metadata
+    assert "entity_age_years" not in meta["features"]
+    row = next(r for r in meta["iv_table"] if r["name"] == "entity_age_years")
+    # Kept out for the reason, not for weakness: its IV alone would have selected it.
+    assert row["iv"] >= meta["selection"]["min_iv"] and row["bins"] > 1
+    assert row["status"].startswith("excluded: ") and "age" in row["status"]
+    assert meta["selection"]["excluded"] == {
+        "entity_age_years": row["status"].removeprefix("excluded: ")}
+    assert "entity_age_years" not in meta["selection"]["dropped"]
+    card = (trained.first.directory / "model_card.md").read_text(encoding="utf-8")
+    assert "`entity_age_years` was excluded" in card and "--allow entity_age_years" in card
+    allowed = train_database(trained.url, tmp_path, today=TODAY, allow=["entity_age_years"])
+    row = next(r for r in allowed.metadata["iv_table"] if r["name"] == "entity_age_years")
+    assert not row["status"].startswith("excluded")
+    assert allowed.metadata["selection"]["excluded"] == {}
+    with pytest.raises(TrainingError, match="only excluded characteristics can be allowed"):
+        train_database(trained.url, tmp_path, today=TODAY, allow=["n_listed_12m"])
+    with pytest.raises(SystemExit):  # the command line offers only the excluded ones
+        main(["--database-url", trained.url, "--allow", "n_listed_12m"])
+
+
 def test_snapshot_dates_are_checked(trained: Trained, tmp_path: Path) -> None:
     with pytest.raises(TrainingError, match="after the data's today"):
         train_database(trained.url, tmp_path, today=TODAY, t2=date(2025, 1, 1))
