@@ -68,7 +68,7 @@ MAX_BATCH_ENTITIES = 1_000
 # Evaluate: calls served by one feature query at most (see ScoringSettings.evaluate_lanes).
 EVALUATE_MOST = 64
 MAX_BATCH_ROWS = 100_000
-# Matrices up to this many values without reason codes (10,000 rows of the model's 7
+# Matrices up to this many values without reason codes (10,000 rows of a model's 7
 # inputs is 70,000: about 1 ms) are scored on the event loop. Handing them to a thread cost
 # more than the scoring: with 8 streams the GIL hand-offs doubled the server's CPU per
 # message (benchmark: 3.9 ms in a thread, 1.7 ms inline). Larger ones, and those asking for
