@@ -12,8 +12,11 @@ auth layer are certainly visible inside the handler:
 1. metrics: started/handled counters and latency, labelled with the real final code,
    read back from the context so context.abort / set_code / ServiceError all count;
 2. auth: bearer token -> :class:`Principal` bound for the call (see ``auth``);
-3. errors: :class:`ServiceError` -> its status plus rich details; any other exception
-   is logged with its traceback and the client gets only INTERNAL "internal error".
+3. errors: :class:`ServiceError` -> its status plus rich details; a database that cannot
+   be reached or is too busy (connection lost, server restarting, pool or lock timeout) ->
+   UNAVAILABLE "database unavailable; retry" (retryable: the gateway answers 503); any
+   other exception is logged with its traceback and the client gets only INTERNAL
+   "internal error".
 
 Handlers must be grpc.aio style (coroutines, async generators or reader/writer
 coroutines).  Plain functions are called inline on the event loop, so they must not block.
@@ -34,6 +37,8 @@ from typing import Any, NoReturn, Protocol, cast
 
 import grpc
 import grpc.aio
+import psycopg
+import sqlalchemy.exc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
@@ -51,11 +56,23 @@ from services.common.metrics import (
     start_metrics_http_server,
 )
 
-__all__ = ["INTERNAL_ERROR_MESSAGE", "Register", "RunningServer", "serve", "start_server"]
+__all__ = ["DATABASE_UNAVAILABLE_MESSAGE", "INTERNAL_ERROR_MESSAGE", "Register", "RunningServer",
+           "database_unavailable", "serve", "start_server"]
 
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR_MESSAGE = "internal error"
+DATABASE_UNAVAILABLE_MESSAGE = "database unavailable; retry"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """A transient database failure: OperationalError (connection refused or lost, admin
+    shutdown, statement or lock timeout, SQLite's busy database), an exhausted connection
+    pool, or a connection SQLAlchemy found dead."""
+    if isinstance(exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.TimeoutError
+                  | psycopg.OperationalError):
+        return True
+    return isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated
 
 Register = Callable[[grpc.aio.Server], Iterable[str]]
 Hook = Callable[[], Awaitable[None]]
@@ -161,7 +178,11 @@ class _Chain:
             await _abort(context, err)
         except grpc.aio.AbortError:
             raise  # context.abort() already sent the status
-        except Exception:
+        except Exception as exc:
+            if database_unavailable(exc):
+                log.warning("database unavailable", exc_info=True,
+                            extra={"grpc_method": rpc.method})
+                await context.abort(grpc.StatusCode.UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE)
             log.exception("unhandled exception in handler", extra={"grpc_method": rpc.method})
             # Only the code and this fixed text reach the client: exception messages
             # can hold SQL, paths or personal data.

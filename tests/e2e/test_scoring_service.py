@@ -20,7 +20,7 @@ from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, sc
 from models.registry import default_version
 from services.common.errors import bad_request_violations
 from tests.factories import hr, medical, uscc
-from tests.procs import bearer, records_service, service
+from tests.procs import bearer, free_port, records_service, service
 
 pytestmark = pytest.mark.e2e
 TODAY = "2025-11-20"
@@ -181,6 +181,21 @@ def test_concurrent_calls_share_queries_and_each_gets_its_own_answer(
     more_queries = _metric(metrics, "scoring_coalesced_batch_keys_count") - queries
     more_keys = _metric(metrics, "scoring_coalesced_batch_keys_sum") - calls
     assert 0 < more_queries < len(together) and more_keys > more_queries
+
+
+def test_an_unreachable_records_database_is_unavailable_not_internal(tmp_path: Path) -> None:
+    # Nothing listens on the port: every feature read fails to connect.
+    dead = f"postgresql://postgres@127.0.0.1:{free_port()}/records"
+    with scoring_service(tmp_path, dead, "") as (address, _, _), \
+            grpc.insecure_channel(address) as channel:
+        scoring = scoring_pb2_grpc.ScoringServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as down:
+            _evaluate(scoring, uscc(10))
+        assert down.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+        assert down.value.details() == "database unavailable; retry"  # type: ignore[attr-defined]
+        # The service itself stays up and answers what needs no records.
+        assert scoring.GetModelCard(scoring_pb2.GetModelCardRequest(), metadata=REG,
+                                    timeout=10).version == default_version()
 
 
 def test_model_card_is_served(stubs: tuple[Any, Any]) -> None:

@@ -21,7 +21,9 @@ from typing import Any
 
 import grpc
 import grpc.aio
+import psycopg
 import pytest
+import sqlalchemy.exc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from prometheus_client import CollectorRegistry
@@ -32,7 +34,12 @@ from services.common.auth import Principal, TokenRegistry, current_principal, ha
 from services.common.config import ConfigError, ServerSettings, env_bool, env_int, env_str
 from services.common.errors import ServiceError
 from services.common.logs import configure_logging
-from services.common.server import RunningServer, start_server
+from services.common.server import (
+    DATABASE_UNAVAILABLE_MESSAGE,
+    RunningServer,
+    database_unavailable,
+    start_server,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -76,6 +83,16 @@ def build_handler(probe: Probe) -> grpc.GenericRpcHandler[Any, Any]:
     async def boom(request: bytes, context: Context) -> bytes:
         raise RuntimeError("secret-detail /etc/credit/db-password")
 
+    async def db_down(request: bytes, context: Context) -> bytes:
+        # What a lost or refused database connection looks like through SQLAlchemy, raw
+        # psycopg, and an exhausted pool.
+        cause = psycopg.OperationalError("connection to server at 10.0.0.5 failed: secret-pw")
+        if request == b"psycopg":
+            raise cause
+        if request == b"pool":
+            raise sqlalchemy.exc.TimeoutError("QueuePool limit of size 10 overflow 10 reached")
+        raise sqlalchemy.exc.OperationalError("SELECT secret FROM t", {}, cause)
+
     async def abort(request: bytes, context: Context) -> bytes:
         await context.abort(grpc.StatusCode.NOT_FOUND, "no such record")
         raise AssertionError("unreachable")
@@ -118,6 +135,7 @@ def build_handler(probe: Probe) -> grpc.GenericRpcHandler[Any, Any]:
             "Whoami": grpc.unary_unary_rpc_method_handler(whoami),
             "Invalid": grpc.unary_unary_rpc_method_handler(invalid),
             "Boom": grpc.unary_unary_rpc_method_handler(boom),
+            "DbDown": grpc.unary_unary_rpc_method_handler(db_down),
             "Abort": grpc.unary_unary_rpc_method_handler(abort),
             "SetCode": grpc.unary_unary_rpc_method_handler(set_code),
             "Slow": grpc.unary_unary_rpc_method_handler(slow),
@@ -271,6 +289,22 @@ async def test_unexpected_exception_is_internal_without_leak(
     # ...but the operator gets the full traceback.
     records = [r for r in caplog.records if r.exc_info]
     assert records and "secret-detail" in str(records[0].exc_info[1])  # type: ignore[index]
+
+
+async def test_an_unreachable_database_is_unavailable_without_leak(start: Start) -> None:
+    running = await start()
+    async with channel(running) as ch:
+        for kind in (b"sqlalchemy", b"psycopg", b"pool"):
+            err = await rpc_error(unary(ch, "DbDown", kind))
+            assert err.code() == grpc.StatusCode.UNAVAILABLE, kind
+            assert err.details() == DATABASE_UNAVAILABLE_MESSAGE
+            leaked = f"{err.details()} {err.trailing_metadata()} {err.debug_error_string()}"
+            for secret in ("secret", "10.0.0.5", "SELECT", "QueuePool"):
+                assert secret not in leaked, (kind, secret)
+    # Other database errors are no outage: a constraint violation stays INTERNAL.
+    assert not database_unavailable(sqlalchemy.exc.IntegrityError("INSERT", {}, Exception()))
+    assert database_unavailable(sqlalchemy.exc.DBAPIError(
+        "SELECT 1", {}, Exception("closed"), connection_invalidated=True))
 
 
 async def test_unauthenticated_without_or_with_bad_token(start: Start) -> None:
