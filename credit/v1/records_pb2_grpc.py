@@ -228,7 +228,9 @@ class RecordsServiceServicer:
 
     def RegisterCommitment(self, request, context):
         """Credit commitments (信用承诺): registered, then kept or broken; a broken commitment
-        creates a dishonesty record. Errors: INVALID_ARGUMENT, FAILED_PRECONDITION.
+        creates a dishonesty record. Registering the same commitment again (entity, source,
+        content and dates) returns the one registered. Errors: INVALID_ARGUMENT,
+        FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

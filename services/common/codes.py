@@ -20,6 +20,7 @@ from typing import Final
 __all__ = [
     "INDUSTRY_SECTIONS",
     "PROVINCE_CODES",
+    "REGION_PREFIX",
     "USCC_ALPHABET",
     "USCC_CATEGORIES",
     "CodeError",
@@ -164,6 +165,10 @@ PROVINCE_CODES: Final = frozenset(
     | {str(n) for n in range(61, 66)}
     | {"71", "81", "82"}
 )
+
+
+# A filter on administrative regions: a code's first 0 to 6 ASCII digits (empty: any).
+REGION_PREFIX: Final = re.compile(r"[0-9]{0,6}")
 
 
 def validate_region_code(code: str) -> str:

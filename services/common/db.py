@@ -59,6 +59,18 @@ def service_metadata(schema: str) -> MetaData:
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
 
+MAX_ID = 2**63 - 1  # BIGINT, the type of every id column
+
+
+def parse_id(text: str) -> int | None:
+    """A row id sent as text: 1 to 19 ASCII digits within BIGINT, else None (no such row).
+    str.isdigit alone admits '²' and '٣', which int() then refuses or reads."""
+    if not (0 < len(text) <= 19 and text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
 def is_postgres(bind: Engine | Connection | Session) -> bool:
     return bind.get_bind().dialect.name == "postgresql" if isinstance(bind, Session) else (
         bind.dialect.name == "postgresql"

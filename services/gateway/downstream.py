@@ -44,6 +44,12 @@ _CHANNEL_OPTIONS = [
 def translate(service: str, err: grpc.RpcError) -> ServiceError:
     """The client-facing error for a failed downstream call."""
     code = err.code() if isinstance(err, grpc.Call | grpc.aio.AioRpcError) else None
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in (
+            err.details() or "" if isinstance(err, grpc.Call | grpc.aio.AioRpcError) else ""):
+        # gRPC's own message-size refusal: no load to wait out (a 429 would invite retries
+        # forever), and its text names internal limits.
+        return ServiceError.invalid_argument(
+            ("body", f"the request is larger than the {service} service accepts"))
     if code in _PASSED_ON:
         assert code is not None
         details = err.details() if isinstance(err, grpc.Call | grpc.aio.AioRpcError) else ""

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Bundle, Session
 
-from services.common.db import where_in
+from services.common.db import parse_id, where_in
 from services.records.models import (
     AnnualReport,
     AuditEntry,
@@ -218,8 +218,8 @@ def encode_token(last_id: int) -> str:
 def decode_token(token: str, field: str = "page_token") -> int:
     try:
         kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if kind == "r1" and value.isdigit():
-            return int(value)
+        if kind == "r1" and (last := parse_id(value)) is not None:
+            return last
     except (ValueError, UnicodeDecodeError):
         pass
     raise Invalid([(field, "is not a page token this service issued")])

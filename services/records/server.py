@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc
 from services.common.auth import Principal, current_principal
+from services.common.codes import INDUSTRY_SECTIONS, REGION_PREFIX
 from services.common.db import next_id
 from services.common.errors import ServiceError, to_status_proto
 from services.common.workdays import CalendarYearUnknown
@@ -227,10 +228,9 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
                 violations.append((f"statuses[{i}]", f"unknown status {st}"))
             else:
                 statuses.append(views.STATUS_NAMES[st])
-        if request.region_prefix and not (request.region_prefix.isdigit()
-                                          and len(request.region_prefix) <= 6):
+        if request.region_prefix and not REGION_PREFIX.fullmatch(request.region_prefix):
             violations.append(("region_prefix", "must be 1 to 6 digits"))
-        if request.industry and request.industry not in "ABCDEFGHIJKLMNOPQRST":
+        if request.industry and request.industry not in INDUSTRY_SECTIONS:
             violations.append(("industry", "must be a GB/T 4754 section letter A-T"))
         page_size = request.page_size or 100
         if not 1 <= page_size <= MAX_PAGE:
@@ -435,8 +435,10 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         principal = _require(READERS)
         as_of = self._today(request.as_of, "as_of")
         department = request.department or principal.department
+        # Everyone else sees its own department's items: a principal of no department
+        # (a planner, a service) sees none, not everyone's.
         if "admin" not in principal.roles and "regulator" not in principal.roles and (
-                department != principal.department):
+                principal.department is None or department != principal.department):
             raise ServiceError.permission_denied("a department sees only its own items")
         items = await _run(workflows.list_overdue, self.store, as_of, department)
         return records_pb2.ListOverdueResponse(items=[

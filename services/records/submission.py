@@ -56,6 +56,23 @@ class Invalid(Exception):
         self.violations = violations
 
 
+# C0 controls but tab, line feed and carriage return, and DEL: no part of a name or a text,
+# and PostgreSQL refuses NUL in text outright (which would fail a whole batch's COPY).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_text(value: str, field: str, most: int, violations: list[tuple[str, str]], *,
+               required: bool = True) -> str:
+    """`value` stripped; a violation when it is empty (if required), longer than `most`
+    characters, or holds control characters."""
+    text = value.strip()
+    if (required and not text) or len(text) > most:
+        violations.append((field, f"must be {1 if required else 0} to {most} characters"))
+    elif _CONTROL.search(text):
+        violations.append((field, "must not contain control characters"))
+    return text
+
+
 def parse_date(value: str, field: str, violations: list[tuple[str, str]],
                *, required: bool = True, not_after: date | None = None) -> date | None:
     if not value:
@@ -148,9 +165,7 @@ def decode_subject(s: records_pb2.Subject, field: str, protector: PersonalIdProt
         violations.append((f"{field}.kind", reason))
     elif ref is not None and (kind == "person") != ref.is_person:
         violations.append((f"{field}.kind", f"{kind} does not match the identifier given"))
-    name = s.name.strip()
-    if not 1 <= len(name) <= 200:
-        violations.append((f"{field}.name", "must be 1 to 200 characters"))
+    name = check_text(s.name, f"{field}.name", 200, violations)
     region = industry = ""
     try:
         region = validate_region_code(s.region_code)
@@ -290,10 +305,9 @@ def decode_submission(r: records_pb2.RecordSubmission, protector: PersonalIdProt
         violations.append((f"{field}.decided_on",
                            f"{decided} is before the entity was established "
                            f"({subject.established_on})"))
-    if len(r.decision_number) > 100:
-        violations.append((f"{field}.decision_number", "must be at most 100 characters"))
-    if len(r.summary) > 2000:
-        violations.append((f"{field}.summary", "must be at most 2000 characters"))
+    decision_number = check_text(r.decision_number, f"{field}.decision_number", 100,
+                                 violations, required=False)
+    summary = check_text(r.summary, f"{field}.summary", 2000, violations, required=False)
     if months < 0:
         violations.append((f"{field}.publication_months", "must not be negative"))
     which = r.WhichOneof("facts")
@@ -314,8 +328,8 @@ def decode_submission(r: records_pb2.RecordSubmission, protector: PersonalIdProt
         source_record_id=source_record_id,
         subject=subject,
         decided_on=decided,
-        decision_number=r.decision_number.strip(),
-        summary=r.summary.strip(),
+        decision_number=decision_number,
+        summary=summary,
         facts=facts,
         violation=VIOLATION_CODE[source](facts),
         content_hash=_content_hash(r, subject.ref.key),

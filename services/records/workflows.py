@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from credit.v1 import records_pb2
 from services.common.auth import Principal
-from services.common.db import next_id
+from services.common.db import next_id, parse_id
 from services.common.errors import ServiceError
 from services.records import departments
 from services.records.ingest import entity_row, write_one
@@ -33,7 +33,7 @@ from services.records.models import (
 from services.records.queries import status_expr
 from services.records.rules import registration_refusal_reason
 from services.records.store import Change, Store, entity_by_key, now, publish
-from services.records.submission import EntityKey, Invalid, SubjectIn
+from services.records.submission import EntityKey, Invalid, SubjectIn, check_text
 
 ACCEPT_WORKDAYS = 3
 DECIDE_WORKDAYS = 7
@@ -55,8 +55,18 @@ def _roles(principal: Principal, allowed: frozenset[str], what: str) -> None:
         raise ServiceError.permission_denied(f"{principal.name} may not {what}")
 
 
+T = TypeVar("T")
+
+
+def _row(session: Session, model: type[T], row_id: str) -> T | None:
+    """The row of `model` with the id sent as text; None when there is none (or the text
+    is no id at all: an id nobody could have been given is simply not found)."""
+    value = parse_id(row_id)
+    return None if value is None else session.get(model, value)
+
+
 def _record(session: Session, record_id: str) -> Record:
-    rec = session.get(Record, int(record_id)) if record_id.isdigit() else None
+    rec = _row(session, Record, record_id)
     if rec is None:
         raise ServiceError.not_found(f"record {record_id!r} not found")
     return rec
@@ -71,9 +81,10 @@ def _entity_key(session: Session, entity_id: int) -> str:
 
 
 def _text(value: str, field: str, limit: int = 2000) -> str:
-    value = value.strip()
-    if not value or len(value) > limit:
-        raise Invalid([(field, f"is required, at most {limit} characters")])
+    violations: list[tuple[str, str]] = []
+    value = check_text(value, field, limit, violations)
+    if violations:
+        raise Invalid(violations)
     return value
 
 
@@ -138,7 +149,7 @@ def decide_repair(store: Store, principal: Principal, repair_id: str, action: st
     if action in ("refuse", "deny", "extend"):
         reason = _text(reason, "reason")
     with store.writer() as session:
-        repair = session.get(Repair, int(repair_id)) if repair_id.isdigit() else None
+        repair = _row(session, Repair, repair_id)
         if repair is None:
             raise ServiceError.not_found(f"repair {repair_id!r} not found")
         _owner_only(principal, repair.department, "this repair")
@@ -215,7 +226,7 @@ def resolve_objection(store: Store, principal: Principal, objection_id: str, res
         raise Invalid([("resolution", f"must be one of {', '.join(OBJECTION_RESOLUTIONS)}")])
     reason = _text(reason, "reason")
     with store.writer() as session:
-        obj = session.get(Objection, int(objection_id)) if objection_id.isdigit() else None
+        obj = _row(session, Objection, objection_id)
         if obj is None:
             raise ServiceError.not_found(f"objection {objection_id!r} not found")
         _owner_only(principal, obj.department, "this objection")
@@ -261,6 +272,12 @@ def register_commitment(store: Store, principal: Principal, ref: EntityKey, sour
         entity = entity_by_key(session, ref.key)
         if entity is None:
             raise ServiceError.not_found("entity not found")
+        same = session.execute(select(Commitment).where(
+            Commitment.entity_id == entity.id, Commitment.source == source,
+            Commitment.registered_on == registered_on, Commitment.due_on == due_on,
+            Commitment.content == content).order_by(Commitment.id)).scalars().first()
+        if same is not None:
+            return same  # the same commitment again (a retry): not a second one
         c = Commitment(
             id=next_id(session, Commitment.__table__),  # type: ignore[arg-type]
             entity_id=entity.id, department=departments.owner(source), source=source,
@@ -279,7 +296,7 @@ def resolve_commitment(store: Store, principal: Principal, commitment_id: str, s
     if state not in ("kept", "broken"):
         raise Invalid([("state", "must be kept or broken")])
     with store.writer() as session:
-        c = session.get(Commitment, int(commitment_id)) if commitment_id.isdigit() else None
+        c = _row(session, Commitment, commitment_id)
         if c is None:
             raise ServiceError.not_found(f"commitment {commitment_id!r} not found")
         _owner_only(principal, c.department, "this commitment")
@@ -329,7 +346,7 @@ def start_shield(store: Store, principal: Principal, ref: EntityKey, court_rulin
 def lift_shield(store: Store, principal: Principal, shield_id: str,
                 lifted_on: date) -> tuple[Shield, str]:
     with store.writer() as session:
-        s = session.get(Shield, int(shield_id)) if shield_id.isdigit() else None
+        s = _row(session, Shield, shield_id)
         if s is None:
             raise ServiceError.not_found(f"shield {shield_id!r} not found")
         if "admin" not in principal.roles and principal.department != s.department:

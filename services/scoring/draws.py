@@ -59,10 +59,12 @@ from services.scoring.supervision import (
 
 __all__ = [
     "ALGORITHM",
+    "MAX_SEED_DIGITS",
     "Candidate",
     "DrawError",
     "DrawInputError",
     "DrawTask",
+    "DrawTooLarge",
     "DrawnEntity",
     "InspectionPlan",
     "Inspector",
@@ -81,6 +83,7 @@ __all__ = [
 ]
 
 ALGORITHM = "draw-v1"
+MAX_SEED_DIGITS = 80  # a seed is a decimal string; drawn seeds have 39 digits at most
 RANDOM = "random"
 TRIGGERED = "triggered"
 _FORBIDDEN = ("|", "\n", "\r")  # separators of the canonical lines
@@ -92,6 +95,10 @@ class DrawError(Exception):
 
 class DrawInputError(ValueError):
     """Malformed input: duplicate keys, unknown grades, bad JSON documents."""
+
+
+class DrawTooLarge(DrawInputError):
+    """More entity × inspector rankings than the caller allows (see `most_rankings`)."""
 
 
 @dataclass(frozen=True)
@@ -221,8 +228,10 @@ class InspectionPlan:
             )
             task = expect_keys(top["task"], "task", {"department", "name", "date"})
             seed = top["seed"]
-            if not isinstance(seed, str) or not seed.isdigit():
-                raise DrawInputError("plan: seed: expected a decimal string")
+            if not (isinstance(seed, str) and 0 < len(seed) <= MAX_SEED_DIGITS
+                    and seed.isascii() and seed.isdigit()):
+                raise DrawInputError(f"plan: seed: expected a decimal string of at most "
+                                     f"{MAX_SEED_DIGITS} digits")
             strata = []
             for i, item in enumerate(expect_list(top["strata"], "strata")):
                 path = f"strata[{i}]"
@@ -297,8 +306,11 @@ def draw(
     *,
     seed: int | None = None,
     triggered: Collection[str] = (),
+    most_rankings: int | None = None,
 ) -> InspectionPlan:
-    """Draw entities and inspectors; raises `DrawError` (and returns nothing) if unstaffable."""
+    """Draw entities and inspectors; raises `DrawError` (and returns nothing) if unstaffable.
+    Staffing ranks every inspector for every drawn entity; more than `most_rankings` of those
+    raises DrawTooLarge before any is computed (None: no bound)."""
     _check_inputs(candidates, inspectors, triggered)
     if seed is None:
         seed = int.from_bytes(os.urandom(16), "big")
@@ -335,6 +347,9 @@ def draw(
         planned += hit + picked
         reasons.update({c.key: TRIGGERED for c in hit} | {c.key: RANDOM for c in picked})
 
+    if most_rankings is not None and len(planned) * len(inspectors) > most_rankings:
+        raise DrawTooLarge(f"{len(planned):,} drawn entities × {len(inspectors):,} inspectors "
+                           f"exceed {most_rankings:,} rankings")
     staff = _assign(seed, c_hash, planned, inspectors, policy.inspectors_per_entity)
     return InspectionPlan(
         task=task,
@@ -454,8 +469,10 @@ def verify(
     inspectors: Sequence[Inspector],
     policy: SupervisionPolicy,
     previous: Collection[str] = (),
+    most_rankings: int | None = None,
 ) -> VerifyResult:
-    """Recompute the plan from its seed and triggered entities and compare every part."""
+    """Recompute the plan from its seed and triggered entities and compare every part;
+    DrawTooLarge when the recomputation would exceed `most_rankings` (see `draw`)."""
     if plan.algorithm != ALGORITHM:
         return VerifyResult(False, [f"algorithm {plan.algorithm!r} is not {ALGORITHM!r}"])
     problems: list[str] = []
@@ -467,7 +484,10 @@ def verify(
         again = draw(
             plan.task, candidates, inspectors, policy, previous,
             seed=plan.seed, triggered=plan.triggered & {c.key for c in candidates},
+            most_rankings=most_rankings,
         )
+    except DrawTooLarge:
+        raise  # no verdict on the plan: it was not recomputed
     except (DrawError, DrawInputError) as exc:
         return VerifyResult(False, [*problems, f"recomputation failed: {exc}"])
     for name, what in (
@@ -574,6 +594,9 @@ class Published:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise DrawInputError(f"published document: not valid JSON: {exc}") from None
+        except (ValueError, RecursionError):  # a number of thousands of digits; deep nesting
+            raise DrawInputError("published document: a number or nesting beyond any plan's"
+                                 ) from None
         with _reading("published document"):
             top = expect_keys(data, "", {"plan", "candidates", "inspectors", "previous",
                                          "supervision_policy"})
@@ -596,9 +619,10 @@ class Published:
             raise DrawInputError("published document: no plan")
         return InspectionPlan.from_dict(data["plan"])
 
-    def verify(self) -> VerifyResult:
+    def verify(self, most_rankings: int | None = None) -> VerifyResult:
         """Recomputes the plan from the document's own inputs; also checks its plan_hash."""
-        result = verify(self.plan, self.candidates, self.inspectors, self.policy, self.previous)
+        result = verify(self.plan, self.candidates, self.inspectors, self.policy, self.previous,
+                        most_rankings)
         problems = list(result.problems)
         if self.claimed_hash != self.plan.plan_hash:
             problems.append(f"plan_hash: document says {self.claimed_hash}, "

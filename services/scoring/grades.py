@@ -5,14 +5,13 @@ schema alone (grade rows carry the entity attributes they are filtered on)."""
 from __future__ import annotations
 
 import base64
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, literal, select, true, tuple_
 from sqlalchemy.orm import Session
 
-from services.common.codes import INDUSTRY_SECTIONS
+from services.common.codes import INDUSTRY_SECTIONS, REGION_PREFIX
 from services.records.rules import ENTITY_KINDS
 from services.scoring.draws import Candidate
 from services.scoring.features import SOURCES
@@ -23,7 +22,6 @@ __all__ = ["GROUPS", "GradeFilter", "PageTokenError", "candidates", "count_grade
            "decode_page_token", "encode_page_token", "grade_changes", "grade_history",
            "list_grades", "source_names"]
 
-_REGION_PREFIX = re.compile(r"[0-9]{0,6}")
 # Grouping of CountGrades: name → how many leading digits of the region code, or industry.
 GROUPS = {"": None, "region": 6, "city": 4, "province": 2, "industry": "industry"}
 
@@ -47,7 +45,7 @@ class GradeFilter:
         out: list[tuple[str, str]] = []
         out += [(f"{field}.grades", f"{g!r} is not one of A, B, C, D")
                 for g in self.grades if g not in GRADES]
-        if not _REGION_PREFIX.fullmatch(self.region_prefix):
+        if not REGION_PREFIX.fullmatch(self.region_prefix):
             out.append((f"{field}.region_prefix", "must be up to 6 digits"))
         out += [(f"{field}.industries", f"{i!r} is not a GB/T 4754 section letter A..T")
                 for i in self.industries if i not in INDUSTRY_SECTIONS]
@@ -91,7 +89,7 @@ def encode_page_token(position: Position) -> str:
 def decode_page_token(token: str) -> Position:
     try:
         kind, grade, region, key = base64.urlsafe_b64decode(token.encode()).decode().split(":", 3)
-        if kind == "g2" and grade in GRADES and _REGION_PREFIX.fullmatch(region) and key:
+        if kind == "g2" and grade in GRADES and REGION_PREFIX.fullmatch(region) and key:
             return grade, region, key
     except (ValueError, UnicodeDecodeError):
         pass

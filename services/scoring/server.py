@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, select
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, scoring_pb2_grpc
 from services.common.auth import Principal, current_principal
 from services.common.codes import PersonalIdProtector
-from services.common.db import where_in
+from services.common.db import parse_id, where_in
 from services.common.errors import ServiceError, bad_request_violations, to_status_proto
 from services.records.departments import SOURCE_OWNER
 from services.records.submission import (
@@ -37,6 +37,7 @@ from services.records.submission import (
     SOURCES,
     EntityKey,
     Invalid,
+    check_text,
     decode_ref,
     parse_date,
     require_ref,
@@ -45,9 +46,11 @@ from services.scoring import grades as grade_queries
 from services.scoring import plans
 from services.scoring.coalesce import Coalescer
 from services.scoring.draws import (
+    MAX_SEED_DIGITS,
     DrawError,
     DrawInputError,
     DrawTask,
+    DrawTooLarge,
     InspectionPlan,
     Inspector,
     Published,
@@ -68,6 +71,10 @@ MAX_BATCH_ENTITIES = 1_000
 # Evaluate: calls served by one feature query at most (see ScoringSettings.evaluate_lanes).
 EVALUATE_MOST = 64
 MAX_BATCH_ROWS = 100_000
+# Inspectors of one draw, and what one verification may rank (drawn entities × inspectors,
+# one hash each: about 1 s per million here). A county's task is far below both.
+MAX_INSPECTORS = 2_000
+VERIFY_MOST_RANKINGS = 2_000_000
 # Matrices up to this many values without reason codes (10,000 rows of a model's 7
 # inputs is 70,000: about 1 ms) are scored on the event loop. Handing them to a thread cost
 # more than the scoring: with 8 streams the GIL hand-offs doubled the server's CPU per
@@ -598,19 +605,18 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         department = self._department(request.department, "department", violations)
         if not department:
             violations.append(("department", "is required"))
-        name = request.task_name.strip()
-        if not 1 <= len(name) <= 200:
-            violations.append(("task_name", "must be 1..200 characters"))
+        name = check_text(request.task_name, "task_name", 200, violations)
         task_date = parse_date(request.task_date, "task_date", violations,
                                required=False) or self.today()
         f = _filter(request.filter, "filter", violations)
         inspectors = []
-        for i, x in enumerate(request.inspectors):
+        if len(request.inspectors) > MAX_INSPECTORS:
+            violations.append(("inspectors", f"at most {MAX_INSPECTORS:,} per draw"))
+        for i, x in enumerate(request.inspectors[:MAX_INSPECTORS]):
             field = f"inspectors[{i}]"
             if not _TOKEN.fullmatch(x.id):
                 violations.append((f"{field}.id", "must be 1..64 of [A-Za-z0-9._:/-]"))
-            if not 1 <= len(x.name.strip()) <= 100:
-                violations.append((f"{field}.name", "must be 1..100 characters"))
+            check_text(x.name, f"{field}.name", 100, violations)
             if x.capacity < 1:
                 violations.append((f"{field}.capacity", "must be at least 1"))
             recusals = set()
@@ -630,8 +636,10 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                 triggered.append(key.key)
         seed: int | None = None
         if request.seed:
-            if not request.seed.isdigit() or len(request.seed) > 80:
-                violations.append(("seed", "must be a decimal integer (at most 80 digits)"))
+            if not (request.seed.isascii() and request.seed.isdigit()
+                    and len(request.seed) <= MAX_SEED_DIGITS):
+                violations.append(("seed", f"must be a decimal integer (at most "
+                                           f"{MAX_SEED_DIGITS} digits)"))
             else:
                 seed = int(request.seed)
         _raise_if(violations)
@@ -703,9 +711,12 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         before = None
         if request.page_token:
             try:
-                before = int(base64.urlsafe_b64decode(request.page_token).decode()
-                             .removeprefix("p1:"))
-            except ValueError:
+                kind, _, value = base64.urlsafe_b64decode(request.page_token).decode() \
+                    .partition(":")
+                before = parse_id(value) if kind == "p1" else None
+            except ValueError:  # not base64, not UTF-8
+                pass
+            if before is None:
                 violations.append(("page_token", "is not a page token this service issued"))
         _raise_if(violations)
 
@@ -734,9 +745,16 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                 text = request.published_json
             try:
                 published = Published.from_json(text)
+                # Anyone may send a document: bound the work one can cause. A stored plan
+                # was drawn here, within the draw's own bounds.
+                result = published.verify(most_rankings=VERIFY_MOST_RANKINGS
+                                          if which == "published_json" else None)
+            except DrawTooLarge as exc:
+                raise ServiceError.invalid_argument(("published_json", (
+                    f"{exc}, more than verified here; recompute it offline with "
+                    "python -m services.scoring.draws verify-published"))) from None
             except DrawInputError as exc:
                 raise ServiceError.invalid_argument(("published_json", str(exc))) from None
-            result = published.verify()
             problems = list(result.problems)
             ours = self.evaluator.supervision
             # The document carries its own policy; it must be the edition it claims to be.
@@ -757,9 +775,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         outcome = OUTCOMES.get(request.outcome)
         if outcome is None:
             violations.append(("outcome", "is required"))
-        summary = request.summary.strip()
-        if not 1 <= len(summary) <= 2000:
-            violations.append(("summary", "must be 1..2000 characters"))
+        summary = check_text(request.summary, "summary", 2000, violations)
         today = self.today()
         inspected_on = parse_date(request.inspected_on, "inspected_on", violations,
                                   required=False, not_after=today) or today

@@ -3,6 +3,7 @@ department scope, error mapping, the gRPC façade and the metrics."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import signal
@@ -196,6 +197,37 @@ def test_errors_are_mapped_with_field_violations(plat: Platform) -> None:
         assert broken.status_code == 400
         assert broken.json()["details"][0]["field_violations"] == [
             {"field": "body", "description": "not valid JSON (at character 19)"}]
+
+
+def test_hostile_ids_tokens_and_documents_are_client_errors(plat: Platform) -> None:
+    huge = "9" * 19  # digits, but beyond any BIGINT id
+    with plat.client("applicant") as applicant:
+        for path, body in (("/api/v1/repairs", {"record_id": huge, "proof": "p",
+                                                "commitment_letter": True}),
+                           ("/api/v1/objections", {"record_id": huge, "target": "content",
+                                                   "grounds": "g"})):
+            r = applicant.post(path, json=body)
+            assert r.status_code == 404, (path, r.text)
+        target = applicant.post("/api/v1/objections", json={
+            "record_id": "1", "target": "repair", "grounds": "g"})
+        assert target.status_code == 400 and "repair_result" in target.text
+    with plat.client("hr") as hr_dept:
+        r = hr_dept.post(f"/api/v1/repairs/{huge}/decision", json={"action": "accept"})
+        assert r.status_code in (403, 404), r.text  # never 500
+    with plat.client() as anonymous:
+        forged = base64.urlsafe_b64encode(b"r1:" + b"9" * 23).decode()
+        r = anonymous.get("/api/v1/public/serious-dishonesty", params={"page_token": forged})
+        assert r.status_code == 400 and "page_token" in r.text
+        unissued = base64.urlsafe_b64encode(b"-5").decode()
+        r = anonymous.get("/api/v1/public/serious-dishonesty", params={"page_token": unissued})
+        assert r.status_code == 400
+        for doc in ("[" * 100_000 + "]" * 100_000, '{"plan": ' + "1" * 5000 + "}"):
+            r = anonymous.post("/api/v1/inspection-plans/verify", json={"published_json": doc})
+            assert r.status_code == 400 and "Traceback" not in r.text, r.text[:200]
+    with plat.client("planner") as planner:
+        forged = base64.urlsafe_b64encode(b"p1:" + b"9" * 23).decode()
+        r = planner.get("/api/v1/inspection-plans", params={"page_token": forged})
+        assert r.status_code == 400 and "page_token" in r.text
 
 
 def test_authentication_failures_are_rate_limited(plat: Platform) -> None:

@@ -6,6 +6,7 @@ import signal
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -211,6 +212,49 @@ def test_workflows_over_grpc(stub: records_pb2_grpc.RecordsServiceStub) -> None:
     assert _code(bad_id) == grpc.StatusCode.INVALID_ARGUMENT
     assert [f for f, _ in bad_request_violations(bad_id.value)] == [
         "principal_ids[0].resident_id"]
+
+
+def test_hostile_ids_filters_texts_and_retries(stub: records_pb2_grpc.RecordsServiceStub) -> None:
+    hr_md = bearer("dev-hr")
+
+    def code_of(call: Any, request: Any, md: Any = hr_md) -> grpc.StatusCode:
+        with pytest.raises(grpc.RpcError) as exc:
+            call(request, metadata=md, timeout=10)
+        return _code(exc)
+
+    # Ids: superscript and Arabic-Indic digits pass str.isdigit; beyond BIGINT overflows.
+    for bad in ("²", "٣", "9" * 19, "99999999999999999999"):
+        assert code_of(stub.ApplyRepair, records_pb2.ApplyRepairRequest(
+            record_id=bad, proof="p", commitment_letter=True)) == grpc.StatusCode.NOT_FOUND
+        assert code_of(stub.DecideRepair, records_pb2.DecideRepairRequest(
+            repair_id=bad, action="accept")) == grpc.StatusCode.NOT_FOUND
+    # Filters: one section letter, ASCII digits.
+    for request, field in ((records_pb2.ListRecordsRequest(industry="ABC"), "industry"),
+                           (records_pb2.ListRecordsRequest(region_prefix="٢٢"), "region_prefix")):
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.ListRecords(request, metadata=bearer("dev-regulator"), timeout=10)
+        assert [f for f, _ in bad_request_violations(exc.value)] == [field]
+    # A principal of no department sees no department's overdue items.
+    assert code_of(stub.ListOverdue, records_pb2.ListOverdueRequest(),
+                   bearer("dev-planner")) == grpc.StatusCode.PERMISSION_DENIED
+    # Control characters (PostgreSQL refuses NUL outright) are refused, field by field.
+    bad_text = hr("nul-1", uscc(810))
+    bad_text.summary, bad_text.subject.name = "a\x00b", "公司\x07"
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.SubmitRecord(records_pb2.SubmitRecordRequest(record=bad_text), metadata=hr_md,
+                          timeout=10)
+    assert sorted(f for f, _ in bad_request_violations(exc.value)) == [
+        "record.subject.name", "record.summary"]
+    # Registering the same commitment again (a retry) returns the first.
+    stub.SubmitRecord(records_pb2.SubmitRecordRequest(record=hr("cm-1", uscc(811))),
+                      metadata=hr_md, timeout=10)
+    ask = records_pb2.RegisterCommitmentRequest(
+        entity=common_pb2.EntityRef(uscc=uscc(811)), content="按期足额支付工资",
+        registered_on="2025-11-20", due_on="2025-12-31",
+        source=common_pb2.SOURCE_HR_PENALTY)
+    first = stub.RegisterCommitment(ask, metadata=hr_md, timeout=10)
+    again = stub.RegisterCommitment(ask, metadata=hr_md, timeout=10)
+    assert again.commitment_id == first.commitment_id
 
 
 def test_deadline_in_an_unknown_calendar_year_is_an_explicit_error(tmp_path: Path) -> None:

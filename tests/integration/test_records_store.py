@@ -113,6 +113,10 @@ def test_other_department_is_denied_and_nothing_written(store: Store) -> None:
         (lambda r: setattr(r.subject, "industry", "Z"), "record.subject.industry"),
         (lambda r: setattr(r, "source_record_id", ""), "record.source_record_id"),
         (lambda r: setattr(r, "publication_months", 37), "record.publication_months"),
+        # PostgreSQL refuses NUL in text: the whole batch's COPY would fail.
+        (lambda r: setattr(r, "summary", "罚款\x00"), "record.summary"),
+        (lambda r: setattr(r, "decision_number", "x\x00"), "record.decision_number"),
+        (lambda r: setattr(r.subject, "name", "公司\x00"), "record.subject.name"),
     ],
 )
 def test_bad_fields_are_named_and_nothing_is_written(store: Store, mutate, field) -> None:  # type: ignore[no-untyped-def]
@@ -131,10 +135,12 @@ def test_unknown_fire_product_is_rejected(store: Store) -> None:
 
 
 def test_one_bad_record_does_not_abort_the_batch(store: Store) -> None:
+    nul = medical("m-4", uscc(1))
+    nul.summary = "a\x00b"
     batch = [medical("m-1", uscc(1)), medical("m-2", uscc(1), amount="-3"),
-             medical("m-3", uscc(1), amount="2000000")]
+             medical("m-3", uscc(1), amount="2000000"), nul]
     results = ingest(store, MEDICAL, batch)
-    assert [r.outcome for r in results] == ["created", "rejected", "created"]
+    assert [r.outcome for r in results] == ["created", "rejected", "created", "rejected"]
     assert _count(store, Record) == 2
 
 

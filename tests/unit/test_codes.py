@@ -18,6 +18,8 @@ from services.common.codes import (
     validate_resident_id,
     validate_uscc,
 )
+from services.common.db import parse_id
+from services.records.submission import check_text
 
 # Published codes of well-known organisations.  Check characters verified by hand with the
 # values of the 31-char alphabet (A=10 ... H=17, J=18 ...) and weights 1,3,9,27,19,26,...:
@@ -313,3 +315,27 @@ def test_valid_industry_section(code: str) -> None:
 def test_invalid_industry_section(code: str) -> None:
     with pytest.raises(CodeError, match="A-T"):
         validate_industry_section(code)
+
+
+# ------------------------------------------------------------------ ids and texts from outside
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1", 1), ("42", 42), (str(2**63 - 1), 2**63 - 1),
+    (str(2**63), None), ("9" * 20, None), ("0", None), ("", None), ("-5", None), (" 7", None),
+    ("²", None), ("٣", None), ("1e3", None), ("0x10", None),
+])
+def test_parse_id_takes_ascii_digits_within_bigint(text: str, expected: int | None) -> None:
+    assert parse_id(text) == expected
+
+
+def test_check_text_strips_bounds_and_refuses_control_characters() -> None:
+    violations: list[tuple[str, str]] = []
+    assert check_text("  多行\n摘要\t ", "summary", 10, violations) == "多行\n摘要"
+    assert violations == []
+    for value, required in (("", True), ("x" * 11, False), ("a\x00b", False),
+                            ("a\x1bb", True), ("a\x7fb", True)):
+        out: list[tuple[str, str]] = []
+        check_text(value, "summary", 10, out, required=required)
+        assert [f for f, _ in out] == ["summary"], value
+    optional: list[tuple[str, str]] = []
+    assert check_text("", "summary", 10, optional, required=False) == "" and not optional

@@ -19,13 +19,16 @@ import pytest
 
 from services.scoring.draws import (
     ALGORITHM,
+    MAX_SEED_DIGITS,
     Candidate,
     DrawError,
     DrawInputError,
     DrawnEntity,
     DrawTask,
+    DrawTooLarge,
     InspectionPlan,
     Inspector,
+    Published,
     candidate_hash,
     draw,
     main,
@@ -245,6 +248,34 @@ def test_an_honest_plan_verifies() -> None:
     plan = plan_of(previous=previous, triggered=["A0001"])
     result = verify(plan, CANDIDATES[::-1], INSPECTORS, POLICY, previous)
     assert (result.ok, result.problems) == (True, [])
+
+
+def test_a_document_beyond_the_bound_is_refused_not_recomputed() -> None:
+    plan = plan_of()
+    drawn = len(plan.entities)
+    with pytest.raises(DrawTooLarge, match="rankings"):
+        verify(plan, CANDIDATES, INSPECTORS, POLICY, most_rankings=drawn * len(INSPECTORS) - 1)
+    # At the bound it is recomputed as usual.
+    assert verify(plan, CANDIDATES, INSPECTORS, POLICY,
+                  most_rankings=drawn * len(INSPECTORS)).ok
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 100_000 + "]" * 100_000,          # nesting beyond the parser's recursion
+    '{"plan": ' + "1" * 5_000 + "}",        # an integer beyond int()'s digit limit
+])
+def test_a_hostile_document_is_a_draw_input_error(text: str) -> None:
+    with pytest.raises(DrawInputError, match="published document"):
+        Published.from_json(text)
+
+
+@pytest.mark.parametrize("seed", ["²", "٣", "1" * (MAX_SEED_DIGITS + 1), ""])
+def test_a_seed_must_be_at_most_80_ascii_digits(seed: str) -> None:
+    data = json.loads(Published(plan_of(), tuple(CANDIDATES), tuple(INSPECTORS), frozenset(),
+                                POLICY).to_json())
+    data["plan"]["seed"] = seed
+    with pytest.raises(DrawInputError, match="seed"):
+        Published.from_json(json.dumps(data, ensure_ascii=False))
 
 
 def _tampered(plan: InspectionPlan, **changes: Any) -> InspectionPlan:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import grpc
+import grpc.aio
 import pytest
 
 from services.common.auth import FailedAuthLimiter
 from services.gateway import cache
 from services.gateway.cache import PageCache
+from services.gateway.downstream import translate
 
 
 async def test_concurrent_misses_share_one_load_and_hits_reuse_it() -> None:
@@ -79,3 +82,17 @@ def test_failed_token_attempts_are_limited_per_client_within_the_window() -> Non
     assert limiter.retry_after("a") == 30
     now[0] = 60.5
     assert limiter.retry_after("a") is None
+
+
+def test_grpc_message_size_refusal_is_a_client_error_not_a_retry() -> None:
+    def refused(details: str) -> grpc.aio.AioRpcError:
+        return grpc.aio.AioRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.aio.Metadata(),
+                                    grpc.aio.Metadata(), details)
+
+    too_big = translate("scoring", refused(
+        "SERVER: Received message larger than max (20971525 vs. 16777216)"))
+    assert too_big.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "16777216" not in too_big.message and "scoring" in too_big.message
+    # Load shedding stays RESOURCE_EXHAUSTED (429 with Retry-After).
+    busy = translate("scoring", refused("too many concurrent calls"))
+    assert busy.code == grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -135,7 +135,8 @@ class Verification(BaseModel):
 
 
 class VerifyBody(BaseModel):
-    published_json: str = Field(min_length=2, max_length=50_000_000,
+    # Within the scoring service's 16 MiB messages even in 3-byte (CJK) UTF-8.
+    published_json: str = Field(min_length=2, max_length=5_000_000,
                                 description="the published plan document")
 
 

@@ -53,8 +53,8 @@ async def _decide(down: Down, caller: Caller, what: str,
 
 
 class RepairBody(BaseModel):
-    record_id: str = Field(pattern=r"^[0-9]{1,20}$")
-    proof: str = Field(min_length=1, max_length=4000,
+    record_id: str = Field(pattern=r"^[0-9]{1,19}$")
+    proof: str = Field(min_length=1, max_length=2000,
                        description="proof that the obligation is fulfilled")
     commitment_letter: bool = Field(description="信用承诺书 attached")
     applied_on: str | None = Field(None, pattern=DATE)
@@ -62,21 +62,22 @@ class RepairBody(BaseModel):
 
 class RepairDecisionBody(BaseModel):
     action: Literal["accept", "refuse", "approve", "deny", "extend"]
-    reason: str = Field("", max_length=4000)
+    reason: str = Field("", max_length=2000)
     on: str | None = Field(None, pattern=DATE)
 
 
 class ObjectionBody(BaseModel):
-    record_id: str = Field(pattern=r"^[0-9]{1,20}$")
-    target: str = Field(min_length=1, max_length=64,
-                        description="what is disputed: content, period or repair")
-    grounds: str = Field(min_length=1, max_length=4000)
+    record_id: str = Field(pattern=r"^[0-9]{1,19}$")
+    target: Literal["content", "period", "repair_result"] = Field(
+        description="what is disputed: the record's content, its publication period, or a "
+                    "repair's result")
+    grounds: str = Field(min_length=1, max_length=2000)
     filed_on: str | None = Field(None, pattern=DATE)
 
 
 class ObjectionResolutionBody(BaseModel):
     resolution: Literal["upheld_corrected", "upheld_withdrawn", "rejected"]
-    reason: str = Field("", max_length=4000)
+    reason: str = Field("", max_length=2000)
     on: str | None = Field(None, pattern=DATE)
     corrected: dict[str, Any] | None = Field(
         None, description="upheld_corrected: the corrected RecordSubmission as JSON")
