@@ -186,7 +186,9 @@ class RecordsServiceServicer:
     def WatchChanges(self, request, context):
         """Change feed from a cursor (exclusive), at least once, resumable: events are
         "entity changed" notices in commit order. With follow=true the stream stays open and
-        delivers new events as they commit. Errors: INVALID_ARGUMENT (negative cursor).
+        delivers new events as they commit. Errors: INVALID_ARGUMENT (negative cursor),
+        OUT_OF_RANGE (a cursor beyond the last event, e.g. after the database was restored from
+        an older backup: resuming there would skip the events numbered from the tip on).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

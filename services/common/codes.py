@@ -25,6 +25,7 @@ __all__ = [
     "USCC_CATEGORIES",
     "CodeError",
     "PersonalIdProtector",
+    "region_only",
     "resident_id_check_char",
     "uscc_check_char",
     "validate_industry_section",
@@ -262,6 +263,12 @@ class PersonalIdProtector:
         """Display form keeping only region and last four, e.g. "220183********123X"."""
         normalised = validate_resident_id(resident_id)
         return f"{normalised[:6]}********{normalised[-4:]}"
+
+
+def region_only(display_id: str) -> str:
+    """A person's display form for everyone but the department that owns the finding (and
+    for the public): the region, e.g. "220183************"."""
+    return display_id[:6] + "*" * (len(display_id) - 6) if len(display_id) > 6 else display_id
 
 
 # --- Industry sections (GB/T 4754-2017) ----------------------------------------------------

@@ -14,6 +14,7 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
 from credit.v1 import common_pb2, records_pb2, scoring_pb2
+from services.common.codes import region_only
 from services.gateway.auth import Caller
 from services.records.departments import SOURCE_OWNER
 from services.records.submission import PERSON_KEY_PREFIX
@@ -30,10 +31,6 @@ def source_slug(source: int) -> str:
 def to_json(message: Message) -> dict[str, Any]:
     return MessageToDict(message, always_print_fields_with_no_presence=True,
                          preserving_proto_field_name=True)
-
-
-def region_only(display_id: str) -> str:
-    return display_id[:6] + "*" * (len(display_id) - 6) if len(display_id) > 6 else display_id
 
 
 def _owns_any(caller: Caller, sources: Any) -> bool:

@@ -20,6 +20,14 @@ GRPC_PORT = 50051
 METRICS_PORT = 9101
 
 
+# Records per SubmitRecords message. Each acknowledgement carries every record's repair
+# notice, up to about 2.3 kB per record: 1,000 fit gRPC's default 4 MiB client receive limit,
+# 5,000 (11.5 MB) the server's 16 MiB send limit; clients of larger batches raise their
+# grpc.max_receive_message_length.
+DEFAULT_MAX_BATCH = 1_000
+MOST_MAX_BATCH = 5_000
+
+
 @dataclass(frozen=True)
 class RecordsSettings:
     server: ServerSettings
@@ -41,7 +49,8 @@ class RecordsSettings:
             server=server,
             database_url=database_url("RECORDS_DATABASE_URL", "records.db", env),
             pii_key=pii_key(env, data_dir(env), dev=server.auth_mode == "dev"),
-            max_batch=env_int("RECORDS_MAX_BATCH", 5000, min_value=1, max_value=100_000, env=env),
+            max_batch=env_int("RECORDS_MAX_BATCH", DEFAULT_MAX_BATCH, min_value=1,
+                              max_value=MOST_MAX_BATCH, env=env),
             sweep_seconds=env_float("RECORDS_SWEEP_SECONDS", 60.0, min_value=0.1, env=env),
             fixed_today=fixed_today(env),
         )

@@ -224,7 +224,7 @@ def _plan(session: Session, valid: list[tuple[Result, Submission]], note: str | 
     reports = _annual_reports(session, [e["id"] for e in entities.values()
                                         if e["id"] is not None
                                         and e["kind"] == "credit_service_agency"])
-    by_key: dict[str, list[tuple[int | None, PriorRecord]]] = {
+    by_key: dict[str, list[tuple[int | tuple[str, str], PriorRecord]]] = {
         k: list(history.get(e["id"], ())) for k, e in entities.items()}
     items = [_plan_one(_Planned(res, sub), entities[sub.subject.ref.key], existing,
                        by_key[sub.subject.ref.key], reports, note, at)
@@ -235,7 +235,7 @@ def _plan(session: Session, valid: list[tuple[Result, Submission]], note: str | 
 
 def _plan_one(item: _Planned, entity: dict[str, Any],
               existing: dict[tuple[str, str], _Existing],
-              history: list[tuple[int | None, PriorRecord]],
+              history: list[tuple[int | tuple[str, str], PriorRecord]],
               reports: dict[int, frozenset[int]], note: str | None,
               at: datetime) -> _Planned:
     res, sub = item.res, item.sub
@@ -255,11 +255,14 @@ def _plan_one(item: _Planned, entity: dict[str, Any],
             res.error = ServiceError.already_exists(
                 f"record {sub.source}/{sub.source_record_id} already exists for another entity")
             return item
+    # A record's identity in `history`: its id, or for one first seen in this batch its
+    # (source, source_record_id). A correction is classified without its own earlier version.
+    ident: int | tuple[str, str] = key if prior is None or prior.id is None else prior.id
     ctx = Context(
         decided_on=sub.decided_on,
         history=tuple(p for rid, p in history
                       if p.decided_on <= sub.decided_on
-                      and (prior is None or rid is None or rid != prior.id)) if history else (),
+                      and (prior is None or rid != ident)) if history else (),
         entity_kind=entity["kind"],
         annual_reports=reports.get(entity["id"], frozenset()),
     )
@@ -286,7 +289,9 @@ def _plan_one(item: _Planned, entity: dict[str, Any],
         existing[key] = _Existing(prior.id, prior.department, sub.content_hash,
                                   row["version"], sub.subject.ref.key, prior.row or row)
     res.record = row
-    history.append((prior.id if prior else None, PriorRecord(
+    if prior is not None:  # the superseded version no longer counts for later records
+        history[:] = [(rid, p) for rid, p in history if rid != ident]
+    history.append((ident, PriorRecord(
         sub.source, cls.source_level, sub.violation, sub.decided_on, cls.category)))
     return item
 
@@ -586,6 +591,13 @@ def _apply_corrections(session: Session, corrections: list[tuple[int, dict[str, 
                                   content_hash=old.content_hash, snapshot=snapshot,
                                   superseded_at=at, superseded_by=actor))
         session.flush()
-        session.execute(update(Record).where(Record.id == record_id)
-                        .values({k: v for k, v in row.items() if k not in ("id", "created_at")}))
+        # A correction changes what was found, not what happened to the finding since:
+        # a repair, a withdrawal or an open objection stays, and an announced end stays
+        # announced unless the period's end moved.
+        kept = {"repaired_on": old.repaired_on, "withdrawn_on": old.withdrawn_on,
+                "disputed": old.disputed,
+                "end_announced": old.end_announced
+                and old.publication_end == row["publication_end"]}
+        session.execute(update(Record).where(Record.id == record_id).values(
+            {**{k: v for k, v in row.items() if k not in ("id", "created_at")}, **kept}))
         session.expire(old)

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import grpc
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc
 from services.common.auth import Principal, current_principal
@@ -295,6 +295,17 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         if not 1 <= size <= 10_000:
             raise ServiceError.invalid_argument(("batch_size", "must be 1 to 10000"))
         cursor, store = request.after_seq, self.store
+
+        def tip() -> int:
+            with store.sessions() as session:
+                return int(session.execute(select(func.coalesce(func.max(AuditEntry.seq), 0)))
+                           .scalar_one())
+
+        if cursor > 0 and cursor > (last := await _run(tip)):
+            # Likely a database restored from a backup older than the consumer's cursor: the
+            # events numbered from last+1 on would be new ones the consumer would never see.
+            raise ServiceError(grpc.StatusCode.OUT_OF_RANGE,
+                               f"after_seq {cursor} is beyond the feed's last event {last}")
 
         def read(after: int) -> list[Any]:
             # The audit log is the outbox; only the columns an event needs.

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from credit.v1 import common_pb2, records_pb2
+from services.common.codes import region_only
 from services.records import models
 from services.records.ingest import RuleTexts
 from services.records.queries import CreditFile, RecordView
@@ -74,7 +75,8 @@ def record(v: RecordView, *, public: bool = False) -> records_pb2.Record:
         status=STATUS_ENUM[v.status], disputed=r.disputed, shielded=bool(v.shielded),
         repaired_on=iso(r.repaired_on), withdrawn_on=iso(r.withdrawn_on),
         entity_name=mask_person_name(v.entity_name) if public and person else v.entity_name,
-        entity_display_id=v.entity_display_id, region_code=v.region_code, industry=v.industry,
+        entity_display_id=region_only(v.entity_display_id) if public and person
+        else v.entity_display_id, region_code=v.region_code, industry=v.industry,
         facts_json="" if public else json.dumps(r.facts, ensure_ascii=False, sort_keys=True),
     )
 

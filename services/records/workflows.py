@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from credit.v1 import records_pb2
 from services.common.auth import Principal
+from services.common.codes import region_only
 from services.common.db import next_id, parse_id
 from services.common.errors import ServiceError
 from services.records import departments
@@ -162,6 +163,10 @@ def decide_repair(store: Store, principal: Principal, repair_id: str, action: st
             raise Invalid([("on", f"must not be before {start}")])
         rec = session.get(Record, repair.record_id)
         assert rec is not None
+        if rec.withdrawn_on is not None and action not in ("refuse", "deny"):
+            # An upheld objection erased the finding meanwhile: nothing is left to repair.
+            raise ServiceError.failed_precondition(
+                f"the record was withdrawn on {rec.withdrawn_on}; refuse or deny the repair")
         kind = f"repair_{after}"
         if action == "accept":
             repair.accepted_on = on
@@ -199,6 +204,9 @@ def file_objection(store: Store, principal: Principal, record_id: str, target: s
     grounds = _text(grounds, "grounds")
     with store.writer() as session:
         rec = _record(session, record_id)
+        if rec.withdrawn_on is not None:
+            raise ServiceError.failed_precondition(
+                f"the record was withdrawn on {rec.withdrawn_on}; nothing is left to dispute")
         if session.execute(select(Objection.id).where(Objection.record_id == rec.id,
                                                       Objection.state == "open")).first():
             raise ServiceError.failed_precondition("an objection against this record is open")
@@ -246,6 +254,9 @@ def resolve_objection(store: Store, principal: Principal, objection_id: str, res
             if result.outcome != "corrected":
                 raise Invalid([("corrected", "does not differ from the record")])
         elif resolution == "upheld_withdrawn":
+            if rec.withdrawn_on is not None:  # withdrawn meanwhile: the date stays
+                raise ServiceError.failed_precondition(
+                    f"the record was withdrawn on {rec.withdrawn_on} already")
             rec.withdrawn_on = on
             changes.append(_change(session, rec, "record_withdrawn", principal, "record",
                                    rec.id, {"objection": obj.id}))
@@ -421,7 +432,10 @@ def register_agency(store: Store, principal: Principal, agency: SubjectIn,
         session.flush()
         publish(session, [Change(entity.entity_key, "agency_registered", None, principal.name,
                                  "agency", entity.entity_key,
-                                 {"principals": reg.principal_display_ids})])
+                                 # The audit trail is shown beyond the department:
+                                 # principals by region only, as persons are elsewhere.
+                                 {"principals": [region_only(d)
+                                                 for d in reg.principal_display_ids]})])
         return reg
 
 

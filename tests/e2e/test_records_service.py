@@ -14,7 +14,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc
 from services.common.errors import bad_request_violations
-from tests.factories import hr, medical, subject, uscc
+from services.records.config import DEFAULT_MAX_BATCH
+from tests.factories import hr, medical, resident_id, subject, uscc
 from tests.procs import bearer, records_service
 
 pytestmark = pytest.mark.e2e
@@ -107,6 +108,21 @@ def test_stream_acknowledges_each_batch(stub: records_pb2_grpc.RecordsServiceStu
     assert replies[3].results[0].outcome == records_pb2.OUTCOME_UNCHANGED
 
 
+def test_a_default_client_receives_the_acknowledgement_of_a_full_message(
+        tmp_path: Path) -> None:
+    # The default RECORDS_MAX_BATCH and gRPC's default 4 MiB receive limit: every result
+    # carries its repair notice, and the acknowledgement of a full message must still arrive.
+    with records_service(tmp_path, f"sqlite:///{tmp_path}/records.db",
+                         CREDIT_TODAY="2025-11-20") as (address, _, _), \
+            grpc.insecure_channel(address) as channel:
+        full = [hr(f"full-{i}", uscc(5000 + i)) for i in range(DEFAULT_MAX_BATCH)]
+        acks = list(records_pb2_grpc.RecordsServiceStub(channel).SubmitRecords(
+            iter([records_pb2.SubmitRecordsRequest(records=full)]), metadata=bearer("dev-hr"),
+            timeout=60))
+    assert [(a.accepted, a.rejected) for a in acks] == [(DEFAULT_MAX_BATCH, 0)]
+    assert all(r.repair_notice.text for r in acks[0].results if r.listed)
+
+
 def test_credit_file_and_lists(stub: records_pb2_grpc.RecordsServiceStub) -> None:
     stub.SubmitRecord(records_pb2.SubmitRecordRequest(record=hr("h-1", uscc(400))),
                       metadata=bearer("dev-hr"), timeout=10)
@@ -129,6 +145,44 @@ def test_credit_file_and_lists(stub: records_pb2_grpc.RecordsServiceStub) -> Non
     public = stub.ListPublicRecords(records_pb2.ListRecordsRequest(page_size=100),
                                     metadata=PUBLIC, timeout=10)
     assert public.records and all(not r.facts_json for r in public.records)
+
+
+def test_persons_are_shown_by_region_only_to_the_public_and_in_audit_details(
+        stub: records_pb2_grpc.RecordsServiceStub) -> None:
+    rid, principal = resident_id(71), resident_id(72)
+    person = hr("pii-1", rid, kind="person", tier="grave")
+    created = stub.SubmitRecord(records_pb2.SubmitRecordRequest(record=person),
+                                metadata=bearer("dev-hr"), timeout=10)
+    public = stub.ListPublicRecords(records_pb2.ListRecordsRequest(page_size=100),
+                                    metadata=PUBLIC, timeout=10)
+    shown = [r.entity_display_id for r in public.records
+             if r.source_record_id == "pii-1"]
+    assert shown == [rid[:6] + "*" * 12]
+    assert created.entity_key not in str(public)  # persons' keys are blanked too
+    agency_code = uscc(820)
+    stub.RegisterAgency(records_pb2.RegisterAgencyRequest(
+        agency=subject(agency_code, "credit_service_agency", industry="L"),
+        principal_ids=[principal], staff_count=3, commitment_letter=True),
+        metadata=bearer("dev-credit"), timeout=10)
+    file = stub.GetCreditFile(records_pb2.GetCreditFileRequest(
+        entity=common_pb2.EntityRef(uscc=agency_code), include_audit=True), metadata=REG,
+        timeout=10)
+    details = " ".join(a.detail_json for a in file.audit)
+    assert principal[:6] + "*" * 12 in details and principal[-4:] not in details
+
+
+def test_a_cursor_beyond_the_feed_is_out_of_range(
+        stub: records_pb2_grpc.RecordsServiceStub) -> None:
+    events = list(stub.WatchChanges(records_pb2.WatchChangesRequest(after_seq=0),
+                                    metadata=bearer("dev-scoring"), timeout=10))
+    tip = events[-1].seq if events else 0
+    for after in (tip + 3, 2**63 - 1):
+        with pytest.raises(grpc.RpcError) as exc:
+            list(stub.WatchChanges(records_pb2.WatchChangesRequest(after_seq=after, follow=True),
+                                   metadata=bearer("dev-scoring"), timeout=10))
+        assert _code(exc) == grpc.StatusCode.OUT_OF_RANGE
+    assert list(stub.WatchChanges(records_pb2.WatchChangesRequest(after_seq=tip),
+                                  metadata=bearer("dev-scoring"), timeout=10)) == []
 
 
 def test_watch_changes_resumes_from_cursor(stub: records_pb2_grpc.RecordsServiceStub) -> None:

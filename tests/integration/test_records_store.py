@@ -314,6 +314,64 @@ def test_objection_upheld_withdraws_and_rejected_keeps(store: Store) -> None:
     assert view.status == "withdrawn" and not view.record.disputed
 
 
+def test_a_withdrawn_record_takes_no_objection_or_repair_and_keeps_its_date(
+        store: Store) -> None:
+    rid = _serious_hr(store, uscc(26), decided="2023-01-02")
+    rep = workflows.apply_repair(store, HR, str(rid), "proof", True, date(2025, 9, 26))
+    workflows.decide_repair(store, HR, str(rep.id), "accept", "", date(2025, 9, 30))
+    obj = workflows.file_objection(store, HR, str(rid), "content", "认定有误", date(2025, 10, 9))
+    workflows.resolve_objection(store, HR, str(obj.id), "upheld_withdrawn", "核实有误",
+                                date(2025, 10, 10), None)
+    with pytest.raises(ServiceError) as approve:
+        workflows.decide_repair(store, HR, str(rep.id), "approve", "", date(2025, 10, 11))
+    assert approve.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(ServiceError) as again:
+        workflows.file_objection(store, HR, str(rid), "content", "再议", date(2025, 10, 12))
+    assert again.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    workflows.decide_repair(store, HR, str(rep.id), "deny", "记录已撤销", date(2025, 10, 13))
+    view = _file(store, uscc(26)).records[0]
+    assert (view.status, view.record.withdrawn_on, view.record.repaired_on) == (
+        "withdrawn", date(2025, 10, 10), None)
+
+
+def test_a_correction_keeps_what_happened_to_the_finding(store: Store) -> None:
+    # Repaired, then corrected by the department: still repaired, on the same date.
+    code = uscc(27)
+    rid = _serious_hr(store, code, decided="2023-01-02")
+    rep = workflows.apply_repair(store, HR, str(rid), "proof", True, date(2025, 9, 26))
+    workflows.decide_repair(store, HR, str(rep.id), "accept", "", date(2025, 9, 30))
+    workflows.decide_repair(store, HR, str(rep.id), "approve", "", date(2025, 10, 20))
+    fixed = hr("h-r", code, tier="grave", decided="2023-01-02")
+    fixed.summary = "更正：处罚决定书文号"
+    assert _one(store, HR, fixed).outcome == "corrected"
+    view = _file(store, code).records[0]
+    assert (view.status, view.record.repaired_on, view.record.version) == (
+        "repaired", date(2025, 10, 20), 2)
+    # Disputed, then corrected while the objection is open: still disputed.
+    code = uscc(28)
+    rid = _one(store, HR, hr("h-s", code, tier="grave", decided="2024-01-02")).record_id
+    workflows.file_objection(store, HR, str(rid), "period", "期限有误", date(2025, 3, 3))
+    fixed = hr("h-s", code, tier="grave", decided="2024-01-02")
+    fixed.summary = "更正"
+    assert _one(store, HR, fixed).outcome == "corrected"
+    assert _file(store, code).records[0].record.disputed
+
+
+def test_a_correction_in_the_batch_of_its_original_is_no_earlier_offence(store: Store) -> None:
+    code = uscc(29)
+    original, corrected = fire("f-c", code), fire("f-c", code)
+    corrected.summary = "更正"
+    later = fire("f-d", code, decided="2025-07-01")
+    results = ingest(store, FIRE, [original, corrected, later])
+    assert [r.outcome for r in results] == ["created", "corrected", "created"]
+    by_id = {v.record.source_record_id: v.record for v in _file(store, code).records}
+    # Classified as the first offence it is, not against its own earlier version; the next
+    # record sees one earlier offence, not two.
+    assert by_id["f-c"].source_level == "首次违法" and by_id["f-c"].version == 2
+    assert by_id["f-d"].source_level == "多次违法"
+    assert any("1 earlier" in n for n in by_id["f-d"].notes)
+
+
 def test_objection_upheld_with_correction(store: Store) -> None:
     code = uscc(24)
     rid = _serious_hr(store, code)

@@ -12,6 +12,7 @@ from services.common.auth import FailedAuthLimiter
 from services.gateway import cache
 from services.gateway.cache import PageCache
 from services.gateway.downstream import translate
+from services.gateway.routes.grades import _cell as export_cell
 
 
 async def test_concurrent_misses_share_one_load_and_hits_reuse_it() -> None:
@@ -96,3 +97,11 @@ def test_grpc_message_size_refusal_is_a_client_error_not_a_retry() -> None:
     # Load shedding stays RESOURCE_EXHAUSTED (429 with Retry-After).
     busy = translate("scoring", refused("too many concurrent calls"))
     assert busy.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+@pytest.mark.parametrize(("value", "cell"), [
+    ("=1+1", "'=1+1"), ("+86", "'+86"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("德惠市某公司", "德惠市某公司"), (["A", "B"], "A;B"),
+])
+def test_csv_cells_never_start_a_formula(value: object, cell: str) -> None:
+    assert export_cell(value) == cell

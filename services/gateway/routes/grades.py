@@ -120,8 +120,8 @@ _COLUMNS = (
 
 def _cell(value: Any) -> str:
     text = ";".join(value) if isinstance(value, list) else str(value)
-    # Spreadsheets execute cells starting with these (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    # Spreadsheets execute cells starting with these (CSV injection), tab and CR included.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @router.get("/grades/export.csv", summary="The filtered tiered list as streamed CSV",
