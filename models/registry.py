@@ -33,6 +33,7 @@ __all__ = [
     "ModelArtifactError",
     "check_version",
     "default_artifact_dir",
+    "default_pointer",
     "default_version",
     "load_default",
     "load_dir",
@@ -83,6 +84,11 @@ def default_version(root: Path | None = None) -> str:
         return check_version(text)
     except ValueError as exc:
         raise ModelArtifactError(path, str(exc)) from None
+
+
+def default_pointer(root: Path | None = None) -> Path:
+    """The DEFAULT file that names the default version."""
+    return _root(root) / DEFAULT_FILE
 
 
 def default_artifact_dir(root: Path | None = None) -> Path:

@@ -149,7 +149,10 @@ class ScoringServiceServicer:
 
     def ListGrades(self, request, context):
         """Tiered lists (分级分类名单): stored grades filtered by grade, region, industry, source
-        and kind, in keyset pages ordered by grade, then region code, then entity key.
+        and kind, in keyset pages ordered by grade, then region code, then entity key. A page
+        token holds only for the filters it was issued with (else INVALID_ARGUMENT). Pages are
+        read live: an entity whose grade changes between two page requests moves in the order
+        and may be listed twice or not at all (the gateway's CSV export pages the same way).
         Errors: INVALID_ARGUMENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

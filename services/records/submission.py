@@ -73,6 +73,11 @@ def check_text(value: str, field: str, most: int, violations: list[tuple[str, st
     return text
 
 
+# No date the platform handles lies before it (persons' births included); windows reach back
+# 36 months from a date, which from year 1 would leave the calendar.
+EARLIEST_DATE = date(1900, 1, 1)
+
+
 def parse_date(value: str, field: str, violations: list[tuple[str, str]],
                *, required: bool = True, not_after: date | None = None) -> date | None:
     if not value:
@@ -86,6 +91,9 @@ def parse_date(value: str, field: str, violations: list[tuple[str, str]],
         return None
     if len(value) != 10:
         violations.append((field, f"{value!r} is not a date (YYYY-MM-DD)"))
+        return None
+    if parsed < EARLIEST_DATE:
+        violations.append((field, f"{value} is before {EARLIEST_DATE}"))
         return None
     if not_after is not None and parsed > not_after:
         violations.append((field, f"{value} is in the future"))

@@ -33,6 +33,7 @@ def main() -> None:
         records, grades, PersonalIdProtector(settings.pii_key),
         clock(settings.fixed_today), model_dir, settings.records_address,
         regrade_batch=settings.regrade_batch, evaluate_lanes=settings.evaluate_lanes)
+    source.serving(model)
     consumer = ChangeConsumer(settings.records_address, settings.records_token, records, grades,
                               lambda: servicer.evaluator.model, servicer.evaluator.policy,
                               servicer.today)

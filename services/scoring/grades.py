@@ -5,6 +5,7 @@ schema alone (grade rows carry the entity attributes they are filtered on)."""
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,18 +83,29 @@ def source_names(bits: int) -> list[str]:
 Position = tuple[str, str, str]
 
 
-def encode_page_token(position: Position) -> str:
-    return base64.urlsafe_b64encode(":".join(("g2", *position)).encode()).decode()
+def _filter_digest(f: GradeFilter) -> str:
+    """The filter a page token belongs to: a position means nothing under another one."""
+    canonical = repr((sorted(set(f.grades)), f.region_prefix, sorted(set(f.industries)),
+                      sorted(set(f.sources)), sorted(set(f.kinds))))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def decode_page_token(token: str) -> Position:
+def encode_page_token(position: Position, f: GradeFilter) -> str:
+    return base64.urlsafe_b64encode(
+        ":".join(("g3", _filter_digest(f), *position)).encode()).decode()
+
+
+def decode_page_token(token: str, f: GradeFilter) -> Position:
     try:
-        kind, grade, region, key = base64.urlsafe_b64decode(token.encode()).decode().split(":", 3)
-        if kind == "g2" and grade in GRADES and REGION_PREFIX.fullmatch(region) and key:
-            return grade, region, key
+        kind, digest, grade, region, key = (base64.urlsafe_b64decode(token.encode()).decode()
+                                            .split(":", 4))
     except (ValueError, UnicodeDecodeError):
-        pass
-    raise PageTokenError("is not a page token this service issued")
+        raise PageTokenError("is not a page token this service issued") from None
+    if not (kind == "g3" and grade in GRADES and REGION_PREFIX.fullmatch(region) and key):
+        raise PageTokenError("is not a page token this service issued")
+    if digest != _filter_digest(f):
+        raise PageTokenError("belongs to a listing with other filters")
+    return grade, region, key
 
 
 def list_grades(session: Session, f: GradeFilter, page_size: int,

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO, TypeVar
 
@@ -102,6 +102,8 @@ def regrade_all(records_engine: Engine, grade_store: GradeStore, model: Model,
     running totals after each committed batch."""
     stats = RegradeStats()
     began = time.perf_counter()
+    # Before the snapshot is taken: grades written after this came from newer records.
+    snapshot_after = datetime.now(UTC)
     with records_engine.connect() as conn:
         count = select(func.count()).select_from(Entity)
         if shard is not None:
@@ -122,7 +124,8 @@ def regrade_all(records_engine: Engine, grade_store: GradeStore, model: Model,
                 t2 = time.perf_counter()
                 stats.seconds_scoring += t2 - t1
                 with grade_store.writer() as session:
-                    result = write_grades(session, graded, cause, as_of)
+                    result = write_grades(session, graded, cause, as_of,
+                                          unless_graded_since=snapshot_after)
                 stats.seconds_writing += time.perf_counter() - t2
                 stats.entities += len(fb)
                 stats.written += result.written

@@ -514,7 +514,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         after = None
         if request.page_token:
             try:
-                after = grade_queries.decode_page_token(request.page_token)
+                after = grade_queries.decode_page_token(request.page_token, f)
             except grade_queries.PageTokenError as exc:
                 violations.append(("page_token", str(exc)))
         _raise_if(violations)
@@ -524,7 +524,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                 rows, last = grade_queries.list_grades(session, f, size, after)
                 return scoring_pb2.ListGradesResponse(
                     grades=[grade_summary_pb(g) for g in rows],
-                    next_page_token=grade_queries.encode_page_token(last) if last else "")
+                    next_page_token=grade_queries.encode_page_token(last, f) if last else "")
 
         return await asyncio.to_thread(read)
 

@@ -22,6 +22,7 @@ from models.registry import (
     SCORECARD_FILE,
     ModelArtifactError,
     default_artifact_dir,
+    default_pointer,
     load_dir,
 )
 from services.scoring.evaluate import Model
@@ -35,9 +36,20 @@ RELOAD_FAILURES = Counter("scoring_model_reload_failures_total",
 MODEL_INFO = Gauge("scoring_model_info", "The serving model (value 1)", ["version"])
 
 
+MODEL_CARD_FILE = "model_card.md"
+
+
 def load_model(directory: Path) -> Model:
     """Loads and checks an artifact; ModelArtifactError names the file and the reason."""
     card, metadata = load_dir(directory)
+    # GetModelCard serves it: an artifact without a readable card (e.g. half copied) is as
+    # incomplete as one without its scorecard.
+    try:
+        (directory / MODEL_CARD_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelArtifactError(directory / MODEL_CARD_FILE, "missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelArtifactError(directory / MODEL_CARD_FILE, f"unreadable ({exc})") from None
     unknown = [n for n in card.names if n not in FEATURE_NAMES]
     if unknown:
         raise ModelArtifactError(directory / SCORECARD_FILE,
@@ -51,36 +63,50 @@ class ModelSource:
     def __init__(self, fixed_dir: Path | None, registry: Path | None = None) -> None:
         self.fixed_dir, self.registry = fixed_dir, registry
         self.loaded: tuple[Path, tuple[float, ...]] | None = None
+        self._refused_pointer: tuple[float, ...] | None = None
 
     def directory(self) -> Path:
         """A fixed artifact directory, else the one the registry's DEFAULT names."""
         return self.fixed_dir or default_artifact_dir(self.registry)
 
     @staticmethod
-    def _stamp(directory: Path) -> tuple[float, ...]:
-        stamps = []
-        for name in (SCORECARD_FILE, METADATA_FILE):
-            try:
-                stamps.append((directory / name).stat().st_mtime)
-            except OSError:
-                stamps.append(-1.0)
-        return tuple(stamps)
+    def _stamp_of(path: Path) -> tuple[float, ...]:
+        try:
+            return (path.stat().st_mtime,)
+        except OSError:
+            return (-1.0,)
+
+    @classmethod
+    def _stamp(cls, directory: Path) -> tuple[float, ...]:
+        return tuple(t for name in (SCORECARD_FILE, METADATA_FILE, MODEL_CARD_FILE)
+                     for t in cls._stamp_of(directory / name))
 
     def load(self) -> tuple[Model, Path]:
-        """The current artifact, checked (raises ModelArtifactError)."""
+        """The current artifact, checked (raises ModelArtifactError); `serving` says when
+        it serves."""
         directory = self.directory()
         stamp = self._stamp(directory)
         model = load_model(directory)
         self.loaded = (directory, stamp)
+        return model, directory
+
+    @staticmethod
+    def serving(model: Model) -> None:
         MODEL_INFO.clear()
         MODEL_INFO.labels(version=model.version).set(1)
-        return model, directory
+
+    def _pointer(self) -> tuple[float, ...]:
+        """The DEFAULT pointer's state (a fixed directory has none)."""
+        if self.fixed_dir is not None:
+            return ()
+        return self._stamp_of(default_pointer(self.registry))
 
     def changed(self) -> bool:
         try:
             directory = self.directory()
         except ModelArtifactError:
-            return True  # a broken DEFAULT pointer: let load() report it
+            # A broken DEFAULT pointer: reported once, again only when the pointer changes.
+            return self._refused_pointer != self._pointer()
         return self.loaded != (directory, self._stamp(directory))
 
     async def follow(self, install: Callable[[Model, Path], None], every: float) -> None:
@@ -91,14 +117,19 @@ class ModelSource:
                 continue
             try:
                 model, directory = await asyncio.to_thread(self.load)
-            except ModelArtifactError as exc:
+                install(model, directory)
+            except Exception as exc:  # the loop must outlive any artifact
                 RELOAD_FAILURES.inc()
                 # Remember the refused state so that the log says it once, not every poll.
+                self._refused_pointer = self._pointer()
                 with contextlib.suppress(ModelArtifactError):
                     self.loaded = (self.directory(), self._stamp(self.directory()))
-                log.error("model artifact refused; the previous model keeps serving",
-                          extra={"path": str(exc.path), "reason": exc.reason})
+                if isinstance(exc, ModelArtifactError):
+                    log.error("model artifact refused; the previous model keeps serving",
+                              extra={"path": str(exc.path), "reason": exc.reason})
+                else:
+                    log.exception("model artifact refused; the previous model keeps serving")
                 continue
-            install(model, directory)
+            self.serving(model)
             log.info("serving a new model", extra={"version": model.version,
                                                    "path": str(directory)})

@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    delete,
     insert,
     or_,
     select,
@@ -133,10 +134,15 @@ def open_grade_store(url: str, migrate: bool = True, *, pool_size: int = 10) -> 
 
 
 def write_grades(session: Session, rows: Sequence[GradeRow], cause: str, as_of: date, *,
-                 graded_at: datetime | None = None) -> WriteResult:
+                 graded_at: datetime | None = None,
+                 unless_graded_since: datetime | None = None) -> WriteResult:
     """Upserts `rows` and appends history for every entity whose grade or score changed
     (or that had none). Idempotent: the same rows again write nothing. Call it inside
-    `GradeStore.writer()`; entity keys must be unique within one call."""
+    `GradeStore.writer()`; entity keys must be unique within one call.
+
+    `unless_graded_since`: entities whose stored grade was written at or after it are left
+    alone. A bulk run passes the time it began reading: a grade the change feed wrote since
+    comes from newer records than the run's snapshot and must not be overwritten by it."""
     if not rows:
         return WriteResult(0, 0)
     if len({r.entity_key for r in rows}) != len(rows):
@@ -150,12 +156,16 @@ def write_grades(session: Session, rows: Sequence[GradeRow], cause: str, as_of: 
     conn.exec_driver_sql(drop)
     _STAGE.create(conn)
     _fill_stage(session, rows, postgres)
+    s, g = _STAGE.c, _GRADES.c
+    if unless_graded_since is not None:
+        session.execute(delete(_STAGE).where(s.entity_key.in_(
+            select(g.entity_key).where(g.graded_at >= bindparam(
+                "since", unless_graded_since, type_=DateTime(timezone=True))))))
     evaluation: dict[str, BindParameter[Any]] = {
         "as_of": bindparam("as_of", as_of, type_=Date()),
         "graded_at": bindparam("graded_at", graded_at, type_=DateTime(timezone=True)),
         "cause": bindparam("cause", cause, type_=String()),
     }
-    s, g = _STAGE.c, _GRADES.c
     # History first: it needs the old grade, which the upsert replaces.
     changed = (
         select(s.entity_key, g.grade, s.grade, s.score, evaluation["cause"], s.model_version,

@@ -182,6 +182,36 @@ def test_a_new_model_is_served_and_a_corrupt_one_refused(tmp_path: Path,
             entity=common_pb2.EntityRef(uscc=code)), metadata=REG, timeout=10)
         assert served.model_version == second
 
+        # Half copied (no model card): refused like any incomplete artifact, and the
+        # reloading goes on.
+        third = "scorecard-test-v3"
+        shutil.copytree(registry / second, registry / third)
+        meta["version"] = third
+        (registry / third / "metadata.json").write_text(json.dumps(meta))
+        card_text = (registry / third / "model_card.md").read_text()
+        (registry / third / "model_card.md").unlink()
+        refused = _reload_failures(p.metrics)
+        (registry / "DEFAULT").write_text(third + "\n")
+        _wait(lambda: _reload_failures(p.metrics), lambda n: n >= refused + 1)
+        assert card() == second and _model_info(p.metrics) == [second]
+        # A DEFAULT naming no valid version is refused once, not at every poll.
+        (registry / "DEFAULT").write_text("../etc\n")
+        _wait(lambda: _reload_failures(p.metrics), lambda n: n >= refused + 2)
+        time.sleep(1.5)  # several polls
+        assert _reload_failures(p.metrics) == refused + 2
+        (registry / third / "model_card.md").write_text(card_text)
+        (registry / "DEFAULT").write_text(third + "\n")
+        _wait(card, lambda v: v == third)
+        assert _model_info(p.metrics) == [third]
+
+
+def _model_info(metrics_port: int) -> list[str]:
+    """The versions `scoring_model_info` says are serving."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                  timeout=5).read().decode()
+    return [line.split('version="', 1)[1].split('"', 1)[0] for line in text.splitlines()
+            if line.startswith("scoring_model_info{") and line.endswith(" 1.0")]
+
 
 def _followers(tmp: Path, *addresses: str) -> list[str]:
     """The scoring processes (by address) whose log says they follow the change feed."""

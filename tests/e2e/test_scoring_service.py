@@ -130,6 +130,16 @@ def test_bad_inputs(stubs: tuple[Any, Any]) -> None:
         _evaluate(scoring, uscc(10), as_of="2025-13-01", department="nobody")
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
     assert {f for f, _ in bad_request_violations(bad.value)} == {"as_of", "department"}
+    # Years 1 to 3 parse, but their 36-month windows would leave the calendar.
+    with pytest.raises(grpc.RpcError) as ancient:
+        _evaluate(scoring, uscc(10), as_of="0001-01-01")
+    assert [f for f, _ in bad_request_violations(ancient.value)] == ["as_of"]
+    replies = list(scoring.EvaluateBatch(iter([
+        scoring_pb2.EvaluateBatchRequest(entities=scoring_pb2.EntityBatch(
+            entities=[common_pb2.EntityRef(uscc=uscc(10))], as_of="0002-06-01")),
+        scoring_pb2.EvaluateBatchRequest(entities=scoring_pb2.EntityBatch(
+            entities=[common_pb2.EntityRef(uscc=uscc(10))]))]), metadata=REG, timeout=10))
+    assert replies[0].HasField("error") and not replies[1].HasField("error")
     with pytest.raises(grpc.RpcError) as anonymous:
         scoring.Evaluate(scoring_pb2.EvaluateRequest(
             entity=common_pb2.EntityRef(uscc=uscc(10))), timeout=10)

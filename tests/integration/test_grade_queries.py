@@ -81,10 +81,18 @@ def test_filter_problems_name_the_field() -> None:
     assert [f for f, _ in bad.problems("filter")] == [
         "filter.grades", "filter.region_prefix", "filter.industries", "filter.sources",
         "filter.kinds"]
+    plain = q.GradeFilter()
     with pytest.raises(q.PageTokenError):
-        q.decode_page_token("bm9wZQ==")
+        q.decode_page_token("bm9wZQ==", plain)
     position = ("C", "220183", "K0001")
-    assert q.decode_page_token(q.encode_page_token(position)) == position
+    token = q.encode_page_token(position, plain)
+    assert q.decode_page_token(token, plain) == position
+    # A position means nothing under other filters (the same filters in another order do).
+    grades = q.GradeFilter(grades=("B", "C"))
+    with pytest.raises(q.PageTokenError, match="other filters"):
+        q.decode_page_token(token, grades)
+    assert q.decode_page_token(q.encode_page_token(position, grades),
+                               q.GradeFilter(grades=("C", "B"))) == position
 
 
 def _request(request_id: str, inspectors: int = 6) -> plans.DrawRequest:

@@ -171,6 +171,27 @@ def test_a_second_run_without_changes_writes_nothing(records: Store,
     assert _history_count(grades) == N
 
 
+def test_a_bulk_run_never_overwrites_a_grade_the_feed_wrote_meanwhile(
+        records: Store, grades: GradeStore) -> None:
+    _run(records, grades)
+    last = max(_grades(grades).items(), key=lambda kv: kv[1]["entity_id"])
+    key, row = last  # in the run's last batch: written long after the first commits
+    newer = "D" if row["grade"] != "D" else "C"
+    event = GradeRow(**{f: row[f] for f in GradeRow._fields})._replace(
+        grade=newer, reasons=tuple(row["reasons"]))
+    written = []
+
+    def after_a_batch(stats: Any) -> None:
+        if not written:  # the change feed re-grades it, from records newer than the run's
+            with grades.writer() as session:
+                written.append(write_grades(session, [event], "event:record_created", TODAY))
+
+    stats = _run(records, grades, on_batch=after_a_batch)
+    assert written and written[0].written == 1 and stats.entities == N
+    assert _grades(grades)[key]["grade"] == newer
+    assert [h.cause for h in _history(grades, key)][-1] == "event:record_created"
+
+
 def test_a_new_serious_record_moves_the_grade_to_d(records: Store,
                                                    grades: GradeStore) -> None:
     _run(records, grades)
