@@ -19,7 +19,7 @@ from services.gateway.auth import AuthContext, RoleDependency
 from services.gateway.cache import PageCache
 from services.gateway.config import GatewaySettings
 from services.gateway.downstream import Downstream
-from services.gateway.limits import BodyLimitMiddleware
+from services.gateway.limits import BodyLimitMiddleware, SecurityHeadersMiddleware
 from services.gateway.metrics import HttpMetrics, MetricsMiddleware
 from services.gateway.routes import entities, grades, health, plans, public, workflows
 
@@ -89,5 +89,6 @@ def create_app(settings: GatewaySettings, authenticator: Authenticator,
         return RedirectResponse("/dashboard/")
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

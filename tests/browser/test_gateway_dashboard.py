@@ -38,7 +38,7 @@ def sign_in(page: Any, plat: Platform, token: str, view: str = "overview") -> No
     page.goto(f"{plat.http}/dashboard/#/{view}")
     page.fill("#token", token)
     page.click("#login button")
-    page.wait_for_function("document.querySelector('#whoami').textContent.length > 0")
+    page.wait_for_function("() => document.querySelector('#whoami').textContent.length > 0")
 
 
 def test_chart_shows_the_grade_distribution_by_region_and_industry(page: Any,
@@ -54,7 +54,7 @@ def test_chart_shows_the_grade_distribution_by_region_and_industry(page: Any,
     assert groups == {"220183", "220102"}
     page.select_option("#group-by", "industry")
     page.wait_for_function(
-        "[...document.querySelectorAll('svg rect.bar')].some(e => e.dataset.group === 'C')")
+        "() => [...document.querySelectorAll('svg rect.bar')].some(e => e.dataset.group === 'C')")
     page.click("#lang")
     assert page.locator("h2:visible").first.inner_text() == "Grade distribution"
     page.click("#lang")
@@ -67,7 +67,7 @@ def test_tiered_list_filters_pages_and_exports(page: Any, plat: Platform) -> Non
     page.check("input[name=grade][value=D]")
     page.fill("input[name=region]", "220183")
     page.click("#filters button[type=submit]")
-    page.wait_for_function("[...document.querySelectorAll('#grades td.grade')]"
+    page.wait_for_function("() => [...document.querySelectorAll('#grades td.grade')]"
                            ".every(td => td.textContent === 'D')")
     grades = page.locator("#grades td.grade").all_inner_texts()
     assert grades and set(grades) == {"D"}
@@ -118,7 +118,8 @@ def test_a_department_record_changes_the_grade_the_planner_sees(page: Any,
     code = uscc(2)
     sign_in(page, plat, "dev-planner")
     page.goto(f"{plat.http}/dashboard/#/entity/{code}")
-    page.wait_for_function("document.querySelector('#entity-grade').textContent.length === 1")
+    page.wait_for_function(
+            "() => document.querySelector('#entity-grade').textContent.length === 1")
     assert page.locator("#entity-grade").inner_text() != "D"
     with grpc.insecure_channel(plat.records) as channel:
         records_pb2_grpc.RecordsServiceStub(channel).SubmitRecord(
@@ -126,7 +127,8 @@ def test_a_department_record_changes_the_grade_the_planner_sees(page: Any,
             metadata=bearer("dev-hr"), timeout=20)
     for _ in range(60):
         page.reload()
-        page.wait_for_function("document.querySelector('#entity-grade').textContent.length === 1")
+        page.wait_for_function(
+            "() => document.querySelector('#entity-grade').textContent.length === 1")
         if page.locator("#entity-grade").inner_text() == "D":
             break
         page.wait_for_timeout(500)

@@ -230,6 +230,21 @@ def test_hostile_ids_tokens_and_documents_are_client_errors(plat: Platform) -> N
         assert r.status_code == 400 and "page_token" in r.text
 
 
+def test_every_answer_carries_the_security_headers(plat: Platform) -> None:
+    with plat.client("planner") as c:
+        page, api, refused = (c.get("/dashboard/"), c.get("/api/v1/grades"),
+                              c.post("/api/v1/inspection-plans/verify",
+                                     content=b"x" * (70 << 20)))
+    for r in (page, api, refused):
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "DENY"
+    assert (page.status_code, api.status_code, refused.status_code) == (200, 200, 413)
+    # Grades and personal data are kept by no browser or proxy; the dashboard's files may be.
+    assert api.headers["cache-control"] == "no-store"
+    assert page.headers.get("cache-control") != "no-store"
+
+
 def test_authentication_failures_are_rate_limited(plat: Platform) -> None:
     client = {"x-forwarded-for": "203.0.113.7"}
     with plat.client() as c:
