@@ -4,7 +4,10 @@ WORKDIR /app
 COPY pyproject.toml ./
 COPY credit ./credit
 COPY services ./services
-COPY config ./config
+# The scorecard registry: its code and the shipped artifacts (the scoring service and the
+# re-grade job load the DEFAULT model from here).
+COPY models ./models
+# config/ is not copied: it holds only the development tokens, whose plain text is public.
 # Services run from /app (python -m puts it first on sys.path), with migrations beside them.
 RUN pip install --no-cache-dir . && useradd --uid 10001 --no-create-home credit
 USER 10001

@@ -53,6 +53,10 @@ from typing import Any
 from services.common.config import AuthMode, ConfigError
 from services.common.errors import ServiceError
 
+# Every role the services know; a token file naming another one has a typo.
+ROLES = frozenset({"admin", "regulator", "planner", "department", "applicant", "service",
+                   "public"})
+
 __all__ = [
     "DEV_PRINCIPAL",
     "EXEMPT_METHOD_PREFIXES",
@@ -168,6 +172,12 @@ class TokenRegistry:
                 raise TokenFileError(at, "roles must be a list of lower_snake identifiers")
             if len(set(roles)) != len(roles):
                 raise TokenFileError(at, "roles contain duplicates")
+            if not roles or set(roles) - ROLES:
+                raise TokenFileError(at, f"roles must be some of {', '.join(sorted(ROLES))}; "
+                                         f"got {roles}")
+            if ("department" in roles) != (department is not None):
+                raise TokenFileError(at, "a department is given exactly with the role "
+                                         "department")
             entries.append((digest, Principal(name, department, frozenset(roles))))
         return cls(entries)
 

@@ -11,6 +11,7 @@ An empty (or all-blank) variable counts as unset: deployment templates often ren
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import os
@@ -226,6 +227,24 @@ def parse_address(variable: str, address: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
+def loopback(host: str) -> bool:
+    """Whether `host` (as parse_address returns it) is this machine only."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_dev_mode_address(variable: str, host: str, auth_mode: str) -> None:
+    """Dev mode serves callers without a token as admin: never beyond this machine."""
+    if auth_mode == "dev" and not loopback(host):
+        raise ConfigError("CREDIT_AUTH_MODE", f"dev mode answers calls without a token as "
+                          f"admin: only on a loopback address, not {variable}={host}")
+
+
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
     """Everything :func:`services.common.server.start_server` needs; see ``from_env``."""
@@ -273,8 +292,9 @@ class ServerSettings:
         p = env_prefix(service)
         address_var = p + "GRPC_ADDRESS"
         address = env_str(address_var, f"127.0.0.1:{default_port}", env=env)
-        parse_address(address_var, address)
+        host, _ = parse_address(address_var, address)
         auth_mode: AuthMode = env_choice("CREDIT_AUTH_MODE", "tokens", AUTH_MODES, env=env)
+        check_dev_mode_address(address_var, host, auth_mode)
         # Fail at start rather than rejecting every call later: tokens mode with no
         # registry would make the service unusable.
         tokens_file = env_path(

@@ -84,7 +84,7 @@ def make_engine(url: str, schema: str, *, pool_size: int = 10) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url,
+            url, hide_parameters=True,
             connect_args={"isolation_level": None, "check_same_thread": False, "timeout": 30},
             execution_options={"schema_translate_map": {schema: None}},
         )
@@ -94,8 +94,10 @@ def make_engine(url: str, schema: str, *, pool_size: int = 10) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # No server-side prepared statements: a generic plan cached while a table was still small
     # keeps scanning it sequentially after it has grown (seen in the ingestion benchmark).
+    # hide_parameters: a database error's text (logged with its traceback) would otherwise
+    # carry the statement's values, i.e. request data.
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         connect_args={"prepare_threshold": None})
+                         hide_parameters=True, connect_args={"prepare_threshold": None})
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -11,10 +11,11 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["JsonFormatter", "configure_logging"]
+__all__ = ["JsonFormatter", "configure_logging", "settings_or_exit"]
 
 # Attributes every LogRecord carries; anything else on a record came from ``extra=``.
 _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
@@ -80,3 +81,21 @@ def configure_logging(service: str, level: str | None = None) -> None:
     handler.setFormatter(JsonFormatter(service))
     root.setLevel(numeric)
     logging.captureWarnings(True)
+
+
+T = TypeVar("T")
+
+
+def settings_or_exit(service: str, load: Callable[[], T]) -> T:
+    """`load()` (a service's Settings.from_env) with logging configured first, so that its
+    warnings are JSON too; a refused setting is one JSON line naming the variable, then
+    exit status 2, not a traceback."""
+    from services.common.config import ConfigError  # config logs through this module
+
+    configure_logging(service)
+    try:
+        return load()
+    except ConfigError as exc:
+        logging.getLogger(service).error(
+            "configuration refused", extra={"variable": exc.variable, "reason": exc.reason})
+        raise SystemExit(2) from None

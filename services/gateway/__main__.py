@@ -23,6 +23,7 @@ import sys
 
 from prometheus_client import CollectorRegistry, multiprocess
 
+from services.common.logs import settings_or_exit
 from services.common.metrics import MetricsHttpServer, start_metrics_http_server
 from services.common.server import serve
 from services.gateway.config import GatewaySettings
@@ -34,7 +35,7 @@ log = logging.getLogger("services.gateway")
 
 
 def main() -> None:
-    settings = GatewaySettings.from_env()
+    settings = settings_or_exit("gateway", GatewaySettings.from_env)
     sock = listen(settings)
     # The HTTP workers are separate processes: an HTTP server sharing this event loop with
     # the gRPC server answered about 40x slower (measured), and workers use both cores.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.common.auth import Authenticator, FailedAuthLimiter, Principal
+from services.common.auth import ROLES, Authenticator, FailedAuthLimiter, Principal
 from services.common.errors import ServiceError
 from services.gateway.downstream import Metadata
 from services.gateway.errors import GatewayError
@@ -30,8 +30,7 @@ DEPARTMENTS = frozenset({"admin", "department"})
 PLANNERS = frozenset({"admin", "planner", "department"})
 APPLICANTS = frozenset({"admin", "department", "applicant"})
 SUPERVISORS = frozenset({"admin", "regulator", "department"})
-EVERYONE = frozenset({"admin", "regulator", "planner", "department", "applicant", "service",
-                      "public"})
+EVERYONE = ROLES
 
 ANONYMOUS = Principal(name="anonymous", department=None, roles=frozenset({"public"}))
 _scheme = HTTPBearer(auto_error=False, description="a token from CREDIT_TOKENS_FILE")

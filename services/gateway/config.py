@@ -9,6 +9,7 @@ from pathlib import Path
 from services.common.config import (
     ConfigError,
     ServerSettings,
+    check_dev_mode_address,
     env_float,
     env_int,
     env_path,
@@ -52,6 +53,7 @@ class GatewaySettings:
         server = ServerSettings.from_env("gateway", GRPC_PORT, METRICS_PORT, env=env)
         http = env_str("GATEWAY_HTTP_ADDRESS", HTTP_ADDRESS, env=env)
         host, port = parse_address("GATEWAY_HTTP_ADDRESS", http)
+        check_dev_mode_address("GATEWAY_HTTP_ADDRESS", host, server.auth_mode)
         records = env_str("GATEWAY_RECORDS_ADDRESS", "127.0.0.1:50051", env=env)
         scoring = env_str("GATEWAY_SCORING_ADDRESS", "127.0.0.1:50052", env=env)
         parse_address("GATEWAY_RECORDS_ADDRESS", records)
@@ -63,7 +65,7 @@ class GatewaySettings:
             http_workers=env_int("GATEWAY_HTTP_WORKERS", 1, min_value=1, max_value=64, env=env),
             records_address=records,
             scoring_address=scoring,
-            service_token=_service_token(env),
+            service_token=_service_token(env, required=server.auth_mode == "tokens"),
             deadline_seconds=env_float("GATEWAY_DEADLINE_SECONDS", 5.0, min_value=0.05,
                                        max_value=300, env=env),
             export_deadline_seconds=env_float("GATEWAY_EXPORT_DEADLINE_SECONDS", 300.0,
@@ -81,12 +83,19 @@ class GatewaySettings:
         )
 
 
-def _service_token(env: Mapping[str, str] | None) -> str | None:
-    """GATEWAY_SERVICE_TOKEN_FILE (a mounted secret) wins over GATEWAY_SERVICE_TOKEN."""
+def _service_token(env: Mapping[str, str] | None, *, required: bool) -> str | None:
+    """GATEWAY_SERVICE_TOKEN_FILE (a mounted secret) wins over GATEWAY_SERVICE_TOKEN.
+    Required with tokens: without it the anonymous public pages would call the services
+    with no token, and their failed-token limit, counting the gateway's one address, would
+    soon refuse every user of this gateway."""
     path: Path | None = env_path("GATEWAY_SERVICE_TOKEN_FILE", None, must_exist=True, env=env)
     if path is not None:
         token = path.read_text(encoding="utf-8").strip()
         if not token:
             raise ConfigError("GATEWAY_SERVICE_TOKEN_FILE", f"{path} is empty")
         return token
-    return env_str("GATEWAY_SERVICE_TOKEN", None, env=env)
+    plain = env_str("GATEWAY_SERVICE_TOKEN", None, env=env)
+    if plain is None and required:
+        raise ConfigError("GATEWAY_SERVICE_TOKEN_FILE",
+                          "is required with CREDIT_AUTH_MODE=tokens (or GATEWAY_SERVICE_TOKEN)")
+    return plain

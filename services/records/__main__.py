@@ -7,6 +7,7 @@ import contextlib
 import gc
 
 from services.common.config import clock
+from services.common.logs import settings_or_exit
 from services.common.server import serve
 from services.records.config import RecordsSettings
 from services.records.server import register, sweep_forever
@@ -21,7 +22,7 @@ GC_THRESHOLDS = (50_000, 20, 100)
 
 def main() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
-    settings = RecordsSettings.from_env()
+    settings = settings_or_exit("records", RecordsSettings.from_env)
     store = open_store(settings.database_url, pii_key=settings.pii_key,
                        clock=clock(settings.fixed_today))
     sweeper: asyncio.Task[None] | None = None

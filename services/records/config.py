@@ -51,6 +51,7 @@ class RecordsSettings:
             pii_key=pii_key(env, data_dir(env), dev=server.auth_mode == "dev"),
             max_batch=env_int("RECORDS_MAX_BATCH", DEFAULT_MAX_BATCH, min_value=1,
                               max_value=MOST_MAX_BATCH, env=env),
-            sweep_seconds=env_float("RECORDS_SWEEP_SECONDS", 60.0, min_value=0.1, env=env),
+            sweep_seconds=env_float("RECORDS_SWEEP_SECONDS", 60.0, min_value=0.1,
+                                    max_value=86400, env=env),
             fixed_today=fixed_today(env),
         )

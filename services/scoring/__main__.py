@@ -8,6 +8,7 @@ import contextlib
 from services.common.codes import PersonalIdProtector
 from services.common.config import clock
 from services.common.db import make_engine
+from services.common.logs import settings_or_exit
 from services.common.server import serve
 from services.records.models import SCHEMA as RECORDS_SCHEMA
 from services.scoring.config import ScoringSettings
@@ -21,7 +22,7 @@ from services.scoring.supervision import default_supervision
 
 
 def main() -> None:
-    settings = ScoringSettings.from_env()
+    settings = settings_or_exit("scoring", ScoringSettings.from_env)
     source = ModelSource(settings.model_dir, settings.model_registry)
     # A corrupt or incompatible artifact stops the start with the reason (ModelArtifactError);
     # later, a bad one is refused and the serving model stays (ModelSource.follow).

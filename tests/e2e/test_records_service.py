@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -309,6 +313,21 @@ def test_hostile_ids_filters_texts_and_retries(stub: records_pb2_grpc.RecordsSer
     first = stub.RegisterCommitment(ask, metadata=hr_md, timeout=10)
     again = stub.RegisterCommitment(ask, metadata=hr_md, timeout=10)
     assert again.commitment_id == first.commitment_id
+
+
+@pytest.mark.parametrize("service", ["records", "scoring", "gateway"])
+def test_a_refused_setting_is_one_json_line_and_exit_status_2(tmp_path: Path,
+                                                               service: str) -> None:
+    env = {**os.environ, "CREDIT_AUTH_MODE": "dev", "CREDIT_DATA_DIR": str(tmp_path),
+           f"{service.upper()}_GRPC_ADDRESS": "0.0.0.0:0"}  # dev mode beyond loopback
+    done = subprocess.run([sys.executable, "-m", f"services.{service}"], env=env,
+                          cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    entry = json.loads(lines[0])
+    assert entry["variable"] == "CREDIT_AUTH_MODE" and "loopback" in entry["reason"]
 
 
 def test_deadline_in_an_unknown_calendar_year_is_an_explicit_error(tmp_path: Path) -> None:

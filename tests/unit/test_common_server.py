@@ -641,7 +641,7 @@ def test_settings_from_env_defaults_and_overrides(tokens_file: Path) -> None:
         50051,
         9101,
         env={
-            "RECORDS_GRPC_ADDRESS": "[::]:6000",
+            "RECORDS_GRPC_ADDRESS": "[::1]:6000",  # dev mode: loopback only
             "RECORDS_METRICS_PORT": "0",
             "RECORDS_MAX_CONCURRENT_RPCS": "8",
             "RECORDS_KEEPALIVE_PERMIT_WITHOUT_CALLS": "off",
@@ -650,7 +650,7 @@ def test_settings_from_env_defaults_and_overrides(tokens_file: Path) -> None:
             "RECORDS_MAX_MESSAGE_BYTES": "",  # blank = unset
         },
     )
-    assert (s.grpc_address, s.metrics_port, s.max_concurrent_rpcs) == ("[::]:6000", 0, 8)
+    assert (s.grpc_address, s.metrics_port, s.max_concurrent_rpcs) == ("[::1]:6000", 0, 8)
     assert not s.keepalive_permit_without_calls and s.shutdown_grace_seconds == 2.5
     assert s.auth_mode == "dev" and s.tokens_file is None
     assert s.max_message_bytes == 16 * 1024 * 1024
@@ -722,6 +722,10 @@ def test_token_registry_lookup_and_strict_validation(tmp_path: Path) -> None:
         {"tokens": [_entry(roles=["admin", "admin"])]},
         {"tokens": [_entry(token=TOKEN)]},  # plaintext never accepted
         {"tokens": [{k: v for k, v in _entry().items() if k != "roles"}]},
+        {"tokens": [_entry(roles=["superuser"])]},  # a typo is no grant
+        {"tokens": [_entry(roles=[])]},
+        {"tokens": [_entry(department=None)]},  # the department role names its department
+        {"tokens": [_entry(roles=["regulator"])]},  # a department without the role
     ]
     for raw in bad:
         with pytest.raises(auth.TokenFileError):
@@ -815,3 +819,14 @@ def test_service_error_constructors() -> None:
         assert (e.code, e.message, e.violations) == (code, "m", ())
     with pytest.raises(ValueError):
         ServiceError(grpc.StatusCode.OK, "no")
+
+
+def test_dev_mode_only_on_a_loopback_address() -> None:
+    dev = {"CREDIT_AUTH_MODE": "dev"}
+    for address in ("127.0.0.1:1", "[::1]:1", "localhost:1"):
+        assert ServerSettings.from_env("records", 1, 0, env={
+            **dev, "RECORDS_GRPC_ADDRESS": address}).auth_mode == "dev"
+    for address in ("0.0.0.0:1", "[::]:1", "10.0.0.5:1", "records:1"):
+        with pytest.raises(ConfigError) as exc:
+            ServerSettings.from_env("records", 1, 0, env={**dev, "RECORDS_GRPC_ADDRESS": address})
+        assert exc.value.variable == "CREDIT_AUTH_MODE" and "loopback" in str(exc.value)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import grpc
 import grpc.aio
 import pytest
 
 from services.common.auth import FailedAuthLimiter
+from services.common.config import ConfigError
 from services.gateway import cache
 from services.gateway.cache import PageCache
+from services.gateway.config import GatewaySettings
 from services.gateway.downstream import translate
 from services.gateway.routes.grades import _cell as export_cell
 
@@ -105,3 +108,14 @@ def test_grpc_message_size_refusal_is_a_client_error_not_a_retry() -> None:
 ])
 def test_csv_cells_never_start_a_formula(value: object, cell: str) -> None:
     assert export_cell(value) == cell
+
+
+def test_with_tokens_the_gateway_needs_its_own_service_token() -> None:
+    tokens = str(Path(__file__).resolve().parents[2] / "config" / "dev-tokens.json")
+    env = {"CREDIT_AUTH_MODE": "tokens", "CREDIT_TOKENS_FILE": tokens}
+    with pytest.raises(ConfigError) as missing:
+        GatewaySettings.from_env(env)
+    assert missing.value.variable == "GATEWAY_SERVICE_TOKEN_FILE"
+    assert GatewaySettings.from_env({**env, "GATEWAY_SERVICE_TOKEN": "dev-scoring"}
+                                    ).service_token == "dev-scoring"
+    assert GatewaySettings.from_env({"CREDIT_AUTH_MODE": "dev"}).service_token is None

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-K8S = Path(__file__).resolve().parents[2] / "k8s"
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "k8s"
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
@@ -89,3 +90,26 @@ def test_the_regrade_job_is_indexed_and_each_index_takes_its_shard() -> None:
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     env = {e["name"] for e in container["env"]}
     assert {"SCORING_RECORDS_DATABASE_URL", "SCORING_DATABASE_URL"} <= env
+
+
+def test_the_image_holds_every_package_the_services_import_and_no_dev_tokens() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = {line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")}
+    imported = set()
+    for path in (ROOT / "services").rglob("*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            words = line.split()
+            if len(words) > 1 and words[0] in ("import", "from"):
+                imported.add(words[1].split(".")[0])
+    ours = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()} - {"tests"}
+    assert imported & ours <= copied, imported & ours - copied
+    assert "models" in copied and "config" not in copied  # config/ holds the dev tokens
+
+
+def test_production_believes_forwarded_addresses_from_the_ingress_only() -> None:
+    overlay = _load(K8S / "overlays" / "production" / "kustomization.yaml")[0]
+    env = [e for p in overlay["patches"] if p["target"]["name"] == "gateway"
+           for doc in [yaml.safe_load(p["patch"])] if isinstance(doc, dict)
+           for c in doc["spec"]["template"]["spec"]["containers"] for e in c["env"]]
+    (allowed,) = [e["value"] for e in env if e["name"] == "FORWARDED_ALLOW_IPS"]
+    assert allowed not in ("127.0.0.1", "*") and "/" in allowed  # a network, not everyone
