@@ -34,6 +34,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
@@ -135,14 +136,18 @@ def open_grade_store(url: str, migrate: bool = True, *, pool_size: int = 10) -> 
 
 def write_grades(session: Session, rows: Sequence[GradeRow], cause: str, as_of: date, *,
                  graded_at: datetime | None = None,
-                 unless_graded_since: datetime | None = None) -> WriteResult:
+                 unless_graded_since: datetime | None = None,
+                 confirm: bool = False) -> WriteResult:
     """Upserts `rows` and appends history for every entity whose grade or score changed
     (or that had none). Idempotent: the same rows again write nothing. Call it inside
     `GradeStore.writer()`; entity keys must be unique within one call.
 
     `unless_graded_since`: entities whose stored grade was written at or after it are left
     alone. A bulk run passes the time it began reading: a grade the change feed wrote since
-    comes from newer records than the run's snapshot and must not be overwritten by it."""
+    comes from newer records than the run's snapshot and must not be overwritten by it.
+    `confirm`: an unchanged grade gets `graded_at` too (no history row): the change feed's
+    writes say "evaluated on current records at this time", which a bulk run that read
+    earlier must then respect."""
     if not rows:
         return WriteResult(0, 0)
     if len({r.entity_key for r in rows}) != len(rows):
@@ -190,6 +195,10 @@ def write_grades(session: Session, rows: Sequence[GradeRow], cause: str, as_of: 
         where=or_(*(g[c].is_distinct_from(upsert.excluded[c]) for c in _CONTENT)),
     )
     written = session.execute(upsert, execution_options=counted)
+    if confirm:
+        session.execute(update(_GRADES).where(g.entity_key.in_(select(s.entity_key)))
+                        .values(graded_at=bindparam("confirmed_at", graded_at,
+                                                    type_=DateTime(timezone=True))))
     conn.exec_driver_sql(drop)
     return WriteResult(int(written.rowcount), int(history.rowcount))  # type: ignore[attr-defined]
 

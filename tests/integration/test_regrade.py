@@ -5,6 +5,7 @@ to D; shards cover each entity once; the bulk writer is idempotent."""
 from __future__ import annotations
 
 import io
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -190,6 +191,24 @@ def test_a_bulk_run_never_overwrites_a_grade_the_feed_wrote_meanwhile(
     assert written and written[0].written == 1 and stats.entities == N
     assert _grades(grades)[key]["grade"] == newer
     assert [h.cause for h in _history(grades, key)][-1] == "event:record_created"
+
+
+def test_a_grade_the_feed_confirmed_is_left_alone_by_a_run_that_read_earlier(
+        grades: GradeStore) -> None:
+    row = GradeRow("K-confirmed", 1, "A", 640.0, "A", "score", (), "m", "p", "enterprise",
+                   "某公司", "91220183MA0000001U", "220183", "C", 0)
+    with grades.writer() as session:
+        write_grades(session, [row], "bulk", TODAY)
+    run_began = datetime.now(UTC)
+    time.sleep(0.01)
+    with grades.writer() as session:  # the feed re-evaluates it on newer records: still A
+        confirmed = write_grades(session, [row], "event:record_repaired", TODAY, confirm=True)
+    assert (confirmed.written, confirmed.history) == (0, 0)
+    stale = row._replace(grade="D", score=500.0, score_grade="D")  # from the run's older read
+    with grades.writer() as session:
+        assert write_grades(session, [stale], "bulk", TODAY,
+                            unless_graded_since=run_began).written == 0
+    assert _grades(grades)["K-confirmed"]["grade"] == "A"
 
 
 def test_a_new_serious_record_moves_the_grade_to_d(records: Store,
