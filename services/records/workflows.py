@@ -175,6 +175,12 @@ def decide_repair(store: Store, principal: Principal, repair_id: str, action: st
             if repair.extended:
                 raise ServiceError.failed_precondition("a repair can be extended only once")
             assert repair.decision_due is not None
+            if on > repair.decision_due:
+                # 六: the period is extended when the decision cannot be made within it, so
+                # before it ends; a late extension would only hide an overdue decision.
+                raise ServiceError.failed_precondition(
+                    f"the decision was due on {repair.decision_due}; an extension must be "
+                    "decided by then")
             repair.decision_due = store.calendar.add_workdays(repair.decision_due,
                                                               EXTEND_WORKDAYS)
             repair.extended, kind = True, "repair_extended"

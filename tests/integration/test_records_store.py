@@ -276,6 +276,20 @@ def test_repair_flow_with_working_day_deadlines(store: Store) -> None:
     assert _file(store, uscc(20), date(2025, 10, 19)).records[0].status == "active"
 
 
+def test_a_repair_is_extended_before_its_decision_is_due_not_after(store: Store) -> None:
+    rid = _serious_hr(store, uscc(30))
+    rep = workflows.apply_repair(store, HR, str(rid), "proof", True, date(2025, 9, 26))
+    rep = workflows.decide_repair(store, HR, str(rep.id), "accept", "", date(2025, 9, 30))
+    assert rep.decision_due == date(2025, 10, 16)
+    with pytest.raises(ServiceError) as late:
+        workflows.decide_repair(store, HR, str(rep.id), "extend", "需核查", date(2025, 10, 17))
+    assert late.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    overdue = workflows.list_overdue(store, date(2025, 10, 24), "hr_social_security")
+    assert [i.kind for i in overdue] == ["repair_decision"]  # still visible as overdue
+    rep = workflows.decide_repair(store, HR, str(rep.id), "extend", "需核查", date(2025, 10, 16))
+    assert rep.decision_due == date(2025, 10, 30)
+
+
 def test_repair_before_minimum_period_and_by_other_department(store: Store) -> None:
     rid = _serious_hr(store, uscc(21), decided="2025-06-01")
     with pytest.raises(ServiceError) as early:
