@@ -9,6 +9,7 @@ is also the change-feed cursor) are assigned in commit order.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import zlib
@@ -69,6 +70,20 @@ def parse_id(text: str) -> int | None:
         return None
     value = int(text)
     return value if 0 < value <= MAX_ID else None
+
+
+def encode_id_token(kind: str, last_id: int) -> str:
+    """A keyset page token: the last row id shown, tagged with the listing's kind."""
+    return base64.urlsafe_b64encode(f"{kind}:{last_id}".encode()).decode()
+
+
+def decode_id_token(kind: str, token: str) -> int | None:
+    """The last id of a token encode_id_token issued for `kind`; None for anything else."""
+    try:
+        tag, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):  # not base64, not UTF-8
+        return None
+    return parse_id(value) if tag == kind else None
 
 
 def is_postgres(bind: Engine | Connection | Session) -> bool:

@@ -6,7 +6,6 @@ filter on it: withdrawn and repaired win, then not yet effective, then expired, 
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Bundle, Session
 
-from services.common.db import parse_id, where_in
+from services.common.db import decode_id_token, encode_id_token, where_in
 from services.records.models import (
     AnnualReport,
     AuditEntry,
@@ -212,17 +211,14 @@ class RecordFilter:
 
 
 def encode_token(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"r1:{last_id}".encode()).decode()
+    return encode_id_token("r1", last_id)
 
 
 def decode_token(token: str, field: str = "page_token") -> int:
-    try:
-        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if kind == "r1" and (last := parse_id(value)) is not None:
-            return last
-    except (ValueError, UnicodeDecodeError):
-        pass
-    raise Invalid([(field, "is not a page token this service issued")])
+    last = decode_id_token("r1", token)
+    if last is None:
+        raise Invalid([(field, "is not a page token this service issued")])
+    return last
 
 
 def list_records(session: Session, f: RecordFilter, page_size: int,

@@ -7,7 +7,6 @@ violation. Blocking work (queries, scoring, drawing) runs in worker threads.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import re
@@ -27,7 +26,7 @@ from sqlalchemy import Connection, Engine, select
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, scoring_pb2_grpc
 from services.common.auth import Principal, current_principal
 from services.common.codes import PersonalIdProtector
-from services.common.db import parse_id, where_in
+from services.common.db import decode_id_token, encode_id_token, where_in
 from services.common.errors import ServiceError, bad_request_violations, to_status_proto
 from services.records.departments import SOURCE_OWNER
 from services.records.submission import (
@@ -710,12 +709,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         size = _page_size(request.page_size, "page_size", 50, 200, violations)
         before = None
         if request.page_token:
-            try:
-                kind, _, value = base64.urlsafe_b64decode(request.page_token).decode() \
-                    .partition(":")
-                before = parse_id(value) if kind == "p1" else None
-            except ValueError:  # not base64, not UTF-8
-                pass
+            before = decode_id_token("p1", request.page_token)
             if before is None:
                 violations.append(("page_token", "is not a page token this service issued"))
         _raise_if(violations)
@@ -725,7 +719,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                 rows, last = plans.list_plans(session, department, size, before)
                 for row in rows:
                     session.expunge(row)
-            token = base64.urlsafe_b64encode(f"p1:{last}".encode()).decode() if last else ""
+            token = encode_id_token("p1", last) if last else ""
             return scoring_pb2.ListInspectionPlansResponse(
                 plans=self._plans_pb(rows, document=False), next_page_token=token)
 
