@@ -13,11 +13,11 @@ import base64
 import json
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from alembic import command
@@ -44,7 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -130,10 +130,69 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     # pysqlite's own transaction handling is off (isolation_level=None); begin explicitly and
     # IMMEDIATE so a writer takes the database lock up front instead of failing on upgrade.
+    # An AUTOCOMMIT connection gets none: SQLAlchemy still "begins" it, and a BEGIN here
+    # would pin a kept connection's reads to one snapshot for good (KeptConnections).
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("writer")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("writer") else "BEGIN")
+
+
+T = TypeVar("T")
+
+
+class KeptConnections:
+    """Autocommit connections kept out of the pool for one hot read path (Evaluate's
+    lookups): a pooled use costs a checkout, a pre-ping round trip, two isolation switches
+    and a reset, about as much as the query. Each connection serves one thread at a time;
+    there are at most as many as threads ever used them at once.
+
+    A connection whose work failed is dropped, never kept. One that died while kept (the
+    server restarted: what the pool's pre-ping catches) fails its next use; that use is then
+    run once more on a fresh connection, so callers see a failure only if the database is
+    really unreachable."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._idle: list[Connection] = []
+        self._lock = threading.Lock()
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        while True:
+            fresh = conn is None
+            if conn is None:
+                conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                result = work(conn)
+            except BaseException as exc:
+                lost = _connection_lost(exc)
+                if lost:
+                    conn.invalidate()  # not back to the pool: its reset would fail too
+                conn.close()
+                if fresh or not lost:
+                    raise
+                conn = None
+                continue
+            with self._lock:
+                self._idle.append(conn)
+            return result
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    # Raw driver errors too: hot paths may run statements on the driver's own cursor.
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError)
+    return isinstance(exc, psycopg.OperationalError)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

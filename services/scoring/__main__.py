@@ -52,6 +52,7 @@ def main() -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        servicer.close()
         records.dispose()
         grades.engine.dispose()
 

@@ -59,7 +59,10 @@ def grade_columns(model: Model, policy: GradePolicy,
     """Score, hard rules and reason codes of rows given as feature columns by name: the
     columns the scorecard reads plus n_active_serious and n_active_general."""
     card = model.scorecard
-    scores = card.score(columns)
+    if reasons:
+        scores, order, _ = card.score_with_reasons(columns, TOP_REASONS)
+    else:
+        scores, order = card.score(columns), None
     n_serious = columns["n_active_serious"].astype(np.int64)
     n_general = columns["n_active_general"].astype(np.int64)
     # False as in Evaluator.evaluate: every serious-list listing in the four sources is
@@ -70,7 +73,6 @@ def grade_columns(model: Model, policy: GradePolicy,
     by_score = np.zeros(len(scores), dtype=np.int8)
     for t in policy.thresholds:
         by_score += scores < t
-    order = card.reason_code_indices(columns, TOP_REASONS)[0] if reasons else None
     return Graded(scores, grade, by_score, decided, order)
 
 
@@ -112,8 +114,8 @@ class Evaluator:
         card = self.model.scorecard
         for batch in feature_rows(conn, as_of, entity_keys=entity_keys):
             columns = {name: batch.matrix[:, FEATURE_NAMES.index(name)] for name in card.names}
-            scores = card.score(columns)
-            reasons = card.reason_codes(columns, TOP_REASONS)
+            scores, order, lost = card.score_with_reasons(columns, TOP_REASONS)
+            reasons = card.explain(order, lost)
             for i, key in enumerate(batch.entity_keys):
                 features = dict(zip(FEATURE_NAMES, batch.matrix[i].tolist(), strict=True))
                 decision = decide(self.policy, float(scores[i]), GradeInputs(

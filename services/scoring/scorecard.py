@@ -857,7 +857,23 @@ class Scorecard:
         """
         if top_n < 1:
             raise ValueError(f"top_n must be >= 1, got {top_n}")
-        loss = self._state.best_points[np.newaxis, :] - self.points_matrix(X)
+        return self._reasons(self.points_matrix(X), top_n)
+
+    def score_with_reasons(self, X: Features, top_n: int = 4
+                           ) -> tuple[FloatArray, IndexArray, FloatArray]:
+        """``score(X)`` and ``reason_code_indices(X, top_n)`` together, each value binned
+        once: both read the same points (scoring one entity, the binning is most of it)."""
+        if top_n < 1:
+            raise ValueError(f"top_n must be >= 1, got {top_n}")
+        points = self.points_matrix(X)
+        # Added column by column from 0.0, as score() adds them: the same float results.
+        scores = np.zeros(points.shape[0], dtype=np.float64)
+        for j in range(points.shape[1]):
+            scores += points[:, j]
+        return (scores, *self._reasons(points, top_n))
+
+    def _reasons(self, points: FloatArray, top_n: int) -> tuple[IndexArray, FloatArray]:
+        loss = self._state.best_points[np.newaxis, :] - points
         order = np.argsort(-loss, axis=1, kind="stable")[:, :top_n]
         top = np.take_along_axis(loss, order, axis=1)
         keep = top > _LOSS_TOL
@@ -869,7 +885,10 @@ class Scorecard:
 
     def reason_codes(self, X: Features, top_n: int = 4) -> list[list[ReasonCode]]:
         """Per row, up to `top_n` reasons with their Chinese and English texts."""
-        order, lost = self.reason_code_indices(X, top_n)
+        return self.explain(*self.reason_code_indices(X, top_n))
+
+    def explain(self, order: IndexArray, lost: FloatArray) -> list[list[ReasonCode]]:
+        """Reason codes with their texts from ``reason_code_indices``' arrays."""
         names = self.names
         texts = [self._state.descriptions[n] for n in names]
         return [

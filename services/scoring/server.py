@@ -21,12 +21,12 @@ from typing import Any
 
 import grpc
 import numpy as np
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, scoring_pb2_grpc
 from services.common.auth import Principal, current_principal
 from services.common.codes import PersonalIdProtector
-from services.common.db import decode_id_token, encode_id_token, where_in
+from services.common.db import KeptConnections, decode_id_token, encode_id_token, where_in
 from services.common.errors import ServiceError, bad_request_violations, to_status_proto
 from services.records.departments import SOURCE_OWNER
 from services.records.submission import (
@@ -249,9 +249,15 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         self._regrading = asyncio.Lock()
         self.regrade_batch = regrade_batch  # entities per committed batch of a Regrade
         self.model_card = _model_card(evaluator.model, model_dir)
+        # Evaluate's reads: one statement each, on connections kept out of the pool.
+        self._readers = KeptConnections(records)
         # Evaluate calls arriving while others are being read share the next feature query.
         self._evaluations = Coalescer("evaluate", self._evaluate_keys, lanes=evaluate_lanes,
                                       most=EVALUATE_MOST)
+
+    def close(self) -> None:
+        """Gives back the connections Evaluate kept (at shutdown, before the engine goes)."""
+        self._readers.close()
 
     def install_model(self, model: Model, model_dir: Path) -> None:
         """Serves `model` from now on; calls in flight finish with the previous one."""
@@ -292,15 +298,11 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         for the entities that exist: one feature query, each department's tier on top. One
         statement: autocommit spares the BEGIN and ROLLBACK round trips, and the messages are
         built here too, off the event loop."""
-        evaluator = self.evaluator
-        with self._reader() as conn:
-            found = evaluator.evaluate_many(conn, list({k for k, _ in asked}), as_of)
+        evaluator, keys = self.evaluator, list({k for k, _ in asked})
+        found = self._readers.run(lambda conn: evaluator.evaluate_many(conn, keys, as_of))
         return {(key, dept): evaluation_pb(e if dept is None else replace(
                     e, tier=evaluator.supervision.grade(e.decision.grade, dept)))
                 for key, dept in asked if (e := found.get(key)) is not None}
-
-    def _reader(self) -> Connection:
-        return self.records.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     async def EvaluateBatch(self, request_iterator: AsyncIterator[scoring_pb2.EvaluateBatchRequest],
                             context: Any) -> AsyncIterator[scoring_pb2.EvaluateBatchResponse]:
@@ -340,8 +342,9 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         keys = [r.key for r in refs if isinstance(r, EntityKey)]
 
         def run() -> scoring_pb2.EvaluateBatchResponse:
-            with self._reader() as conn:
-                found = self.evaluator.evaluate_many(conn, keys, as_of, department)
+            evaluator = self.evaluator
+            found = self._readers.run(
+                lambda conn: evaluator.evaluate_many(conn, keys, as_of, department))
             items = []
             for r in refs:
                 if isinstance(r, ServiceError):

@@ -450,6 +450,22 @@ def test_reason_codes_match_brute_force(card: Scorecard, data: Data) -> None:
         np.testing.assert_allclose(lost[i][: len(expected)], [lo for lo, _ in ranked[:4]])
 
 
+def test_score_with_reasons_is_score_and_reasons_binned_once(card: Scorecard, data: Data) -> None:
+    X, _ = data
+    sample = {k: v[:2000].copy() for k, v in X.items()}
+    first = card.names[0]
+    sample[first][:50] = np.nan  # missing and special bins take the shared path too
+    sample[first][50:100] = SPECIAL
+    scores, order, lost = card.score_with_reasons(sample, top_n=3)
+    np.testing.assert_array_equal(scores, card.score(sample))  # exactly: same additions
+    expected_order, expected_lost = card.reason_code_indices(sample, top_n=3)
+    np.testing.assert_array_equal(order, expected_order)
+    np.testing.assert_array_equal(lost, expected_lost)
+    assert card.explain(order, lost) == card.reason_codes(sample, top_n=3)
+    with pytest.raises(ValueError, match="top_n"):
+        card.score_with_reasons(sample, top_n=0)
+
+
 # --------------------------------------------------------------------------------------------
 # JSON artifact
 
