@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
@@ -17,6 +18,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_TOKENS = ROOT / "config" / "dev-tokens.json"
+# The personal-ID key the test processes share (fixed, so runs are comparable; not a secret).
+TEST_PII_KEY_HEX = hashlib.sha256(b"credit platform tests").hexdigest()
 
 
 def free_port() -> int:
@@ -51,7 +54,7 @@ def service(name: str, tmp: Path, **env_vars: str) -> Iterator[
     """
     key = tmp / "pii.key"
     if not key.exists():
-        key.write_text("ab" * 32)
+        key.write_text(TEST_PII_KEY_HEX)
     port, metrics = free_port(), free_port()
     prefix = name.upper()
     env = {

@@ -188,7 +188,8 @@ class RecordsServiceServicer:
         "entity changed" notices in commit order. With follow=true the stream stays open and
         delivers new events as they commit. Errors: INVALID_ARGUMENT (negative cursor),
         OUT_OF_RANGE (a cursor beyond the last event, e.g. after the database was restored from
-        an older backup: resuming there would skip the events numbered from the tip on).
+        an older backup: resuming there would skip the events numbered from the tip on). An
+        accepted call's initial metadata carries `credit-feed-tip`: the last event's seq then.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from services.common.db import bulk_insert
@@ -24,6 +24,16 @@ from services.records.models import AuditEntry
 
 GENESIS = "0" * 64
 _TABLE = AuditEntry.__table__
+
+
+# WatchChanges' initial metadata: the feed's tip when the call was accepted (the cursor is
+# valid: a follower knows it is following before any event arrives).
+FEED_TIP_METADATA = "credit-feed-tip"
+
+
+def feed_tip(bind: Session | Connection) -> int:
+    """The sequence number of the last entry (0 for none): the change feed's tip."""
+    return int(bind.execute(select(func.coalesce(func.max(AuditEntry.seq), 0))).scalar_one())
 
 
 class AuditDraft(NamedTuple):

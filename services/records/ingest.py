@@ -34,6 +34,7 @@ from services.common.db import (
 )
 from services.common.errors import ServiceError
 from services.records import departments
+from services.records.audit import feed_tip
 from services.records.models import (
     AnnualReport,
     AuditEntry,
@@ -209,8 +210,7 @@ def _plan(session: Session, valid: list[tuple[Result, Submission]], note: str | 
     snapshot_seq = None
     if snapshot:
         # Read first: any change committed after this is visible as a newer audit entry.
-        snapshot_seq = int(session.execute(select(func.coalesce(func.max(AuditEntry.seq), 0)))
-                           .scalar_one())
+        snapshot_seq = feed_tip(session)
     subjects: dict[str, SubjectIn] = {}
     for _, sub in valid:
         subjects.setdefault(sub.subject.ref.key, sub.subject)

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import grpc
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc
 from services.common.auth import Principal, current_principal
@@ -23,6 +23,7 @@ from services.common.db import next_id
 from services.common.errors import ServiceError, to_status_proto
 from services.common.workdays import CalendarYearUnknown
 from services.records import queries, views, workflows
+from services.records.audit import FEED_TIP_METADATA, feed_tip
 from services.records.ingest import Prepared, Result, commit, entity_row, ingest, prepare
 from services.records.models import AuditEntry, Entity
 from services.records.store import Change, Store, entity_by_key, now, publish
@@ -298,14 +299,14 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
 
         def tip() -> int:
             with store.sessions() as session:
-                return int(session.execute(select(func.coalesce(func.max(AuditEntry.seq), 0)))
-                           .scalar_one())
+                return feed_tip(session)
 
-        if cursor > 0 and cursor > (last := await _run(tip)):
+        if cursor > (last := await _run(tip)):
             # Likely a database restored from a backup older than the consumer's cursor: the
             # events numbered from last+1 on would be new ones the consumer would never see.
             raise ServiceError(grpc.StatusCode.OUT_OF_RANGE,
                                f"after_seq {cursor} is beyond the feed's last event {last}")
+        await context.send_initial_metadata(((FEED_TIP_METADATA, str(last)),))
 
         def read(after: int) -> list[Any]:
             # The audit log is the outbox; only the columns an event needs.

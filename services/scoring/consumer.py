@@ -14,22 +14,23 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 
 import grpc
+from prometheus_client import Gauge
 from sqlalchemy import Engine, select
 
 from credit.v1 import records_pb2, records_pb2_grpc
 from services.common.db import SessionLock
+from services.records.audit import FEED_TIP_METADATA
 from services.scoring.evaluate import Model
 from services.scoring.features import feature_rows
 from services.scoring.models import ConsumerCursor
 from services.scoring.policy import GradePolicy
 from services.scoring.regrade import grade_rows
-from services.scoring.store import GradeStore, write_grades
+from services.scoring.store import CURSOR, GradeStore, store_cursor, write_grades
 
 log = logging.getLogger(__name__)
-CURSOR = "records-feed"
 # One replica follows the feed (the others would re-grade the same entities); a standby
 # retries the lock this often, and the follower checks it still holds it this often.
 FEED_LOCK = "credit.scoring.feed-consumer"
@@ -38,6 +39,11 @@ LOCK_CHECK_SECONDS = 5.0
 # Gather events for at most this long (or this many) before re-grading them together.
 IDLE_SECONDS = 0.2
 MAX_EVENTS = 2000
+# 1 while the records feed ends before this consumer's cursor: nothing is re-graded from the
+# feed until an operator resets the cursor (see set_cursor and the regrade job).
+CURSOR_BEYOND_TIP = Gauge("scoring_feed_cursor_beyond_tip",
+                          "1 while the change feed's last event is before the stored cursor "
+                          "(records database restored?): event re-grading has stopped")
 
 
 class LostFeedLock(RuntimeError):
@@ -81,12 +87,7 @@ class ChangeConsumer:
                 # confirm: a bulk re-grade that read before this event leaves these alone.
                 write_grades(session, group, cause, as_of,  # type: ignore[arg-type]
                              confirm=True)
-            cursor = session.get(ConsumerCursor, CURSOR)
-            now = datetime.now(UTC)
-            if cursor is None:
-                session.add(ConsumerCursor(name=CURSOR, seq=last_seq, updated_at=now))
-            else:
-                cursor.seq, cursor.updated_at = last_seq, now
+            store_cursor(session, last_seq)
         return len(rows)
 
     async def run(self) -> None:
@@ -104,7 +105,17 @@ class ChangeConsumer:
                 failure = exc
             if time.monotonic() - began > 60:
                 backoff = 0.5  # after a long healthy spell a failure is news, not a streak
-            if isinstance(failure, grpc.aio.AioRpcError):
+            if (isinstance(failure, grpc.aio.AioRpcError)
+                    and failure.code() == grpc.StatusCode.OUT_OF_RANGE):
+                # Not transient: retried only in case the records service comes back on the
+                # right database. The remedy is a full re-grade that resets the cursor.
+                CURSOR_BEYOND_TIP.set(1)
+                log.error("the change feed ends before this consumer's cursor (records "
+                          "database restored from an older backup?); grades are not "
+                          "following it. Run `python -m services.scoring.regrade "
+                          "--reset-feed-cursor`", extra={"detail": failure.details(),
+                                                         "retry_in_s": backoff})
+            elif isinstance(failure, grpc.aio.AioRpcError):
                 log.warning("change feed unavailable; retrying",
                             extra={"code": failure.code().name, "retry_in_s": backoff})
             elif failure is not None:
@@ -147,7 +158,11 @@ class ChangeConsumer:
             stub = records_pb2_grpc.RecordsServiceStub(channel)  # type: ignore[no-untyped-call]
             call = stub.WatchChanges(records_pb2.WatchChangesRequest(
                 after_seq=after, follow=True, batch_size=MAX_EVENTS), metadata=metadata)
-            log.info("following the change feed", extra={"after_seq": after})
+            metadata_in = await call.initial_metadata()
+            tip = metadata_in.get(FEED_TIP_METADATA) if metadata_in is not None else None
+            if tip is not None:  # accepted; else the first read raises the call's error
+                CURSOR_BEYOND_TIP.set(0)
+                log.info("following the change feed", extra={"after_seq": after, "tip": tip})
             # Reads are kept as tasks, never cancelled mid-message: an idle wait just leaves
             # the read pending for the next round.
             pending: asyncio.Future[object] | None = None

@@ -1,7 +1,7 @@
 """Bulk re-grade: every entity (or one shard of them) as of a date, into the grade store.
 
     python -m services.scoring.regrade --records-database-url URL \\
-        --scoring-database-url URL [--as-of DATE] [--shard i/n]
+        --scoring-database-url URL [--as-of DATE] [--shard i/n | --reset-feed-cursor]
 
 Feature batches stream from the records database (one aggregate query, see features.py), are
 scored, decided and explained vectorised, and each batch is written in its own transaction
@@ -30,6 +30,7 @@ from sqlalchemy import Engine, func, select
 from models.registry import ModelArtifactError
 from services.common.config import clock, env_path, fixed_today
 from services.common.db import make_engine
+from services.records.audit import feed_tip
 from services.records.models import SCHEMA as RECORDS_SCHEMA
 from services.records.models import Entity
 from services.scoring.config import records_database_url, scoring_database_url
@@ -37,7 +38,13 @@ from services.scoring.evaluate import GRADE_INPUTS, Model, grade_columns
 from services.scoring.features import FEATURE_NAMES, FeatureBatch, feature_rows
 from services.scoring.policy import GRADES, GradePolicy, default_policy
 from services.scoring.serving import ModelSource
-from services.scoring.store import GradeRow, GradeStore, open_grade_store, write_grades
+from services.scoring.store import (
+    GradeRow,
+    GradeStore,
+    open_grade_store,
+    store_cursor,
+    write_grades,
+)
 
 __all__ = ["RegradeStats", "grade_rows", "main", "parse_shard", "regrade_all"]
 
@@ -243,11 +250,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="default: SCORING_MODEL_DIR, else the DEFAULT of SCORING_MODEL_REGISTRY "
                          "(models/artifacts)")
     ap.add_argument("--batch", type=int, default=BATCH)
+    ap.add_argument("--reset-feed-cursor", action="store_true",
+                    help="afterwards move the change-feed consumer's cursor to the feed's last "
+                         "event as read before the run (after a records database restore left "
+                         "the cursor beyond the feed); every entity, so not with --shard")
     args = ap.parse_args(argv)
     try:
         shard = parse_shard(args.shard) if args.shard else None
     except ValueError as exc:
         ap.error(str(exc))
+    if args.reset_feed_cursor and shard is not None:
+        ap.error("--reset-feed-cursor re-grades every entity: not with --shard")
     if args.batch < 1:
         ap.error("--batch must be at least 1")
     as_of = args.as_of or clock(fixed_today())()
@@ -261,8 +274,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     records = make_engine(args.records_database_url, RECORDS_SCHEMA)
     store = open_grade_store(args.scoring_database_url)
     try:
+        tip = None
+        if args.reset_feed_cursor:
+            # Read before the grades' snapshot: every event up to it is in what they read.
+            with records.connect() as conn:
+                tip = feed_tip(conn)
         stats = regrade_all(records, store, model, default_policy(),
                             as_of, shard=shard, progress=sys.stderr, batch=args.batch)
+        if tip is not None:
+            with store.writer() as session:
+                store_cursor(session, tip)
+            print(f"regrade: change-feed cursor set to {tip:,}", file=sys.stderr)
     finally:
         records.dispose()
         store.engine.dispose()

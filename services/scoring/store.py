@@ -42,10 +42,10 @@ from sqlalchemy.sql.elements import BindParameter
 
 from services.common.db import is_postgres, make_engine, session_factory, writer
 from services.common.db import migrate as migrate_schema
-from services.scoring.models import SCHEMA, Grade, GradeHistory, Json
+from services.scoring.models import SCHEMA, ConsumerCursor, Grade, GradeHistory, Json
 
-__all__ = ["LOCK_NAME", "GradeRow", "GradeStore", "WriteResult", "open_grade_store",
-           "write_grades"]
+__all__ = ["CURSOR", "LOCK_NAME", "GradeRow", "GradeStore", "WriteResult", "open_grade_store",
+           "store_cursor", "write_grades"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 LOCK_NAME = "credit.scoring.writer"
@@ -225,3 +225,17 @@ def _fill_stage(session: Session, rows: Sequence[GradeRow], postgres: bool) -> N
     with raw.cursor() as cur, cur.copy(f"COPY grade_stage ({cols}) FROM STDIN") as copy:
         for r in rows:
             copy.write_row((*r[:6], reasons(r.reasons), *r[7:]))
+
+
+# The change-feed consumer's cursor row (ConsumerCursor.name).
+CURSOR = "records-feed"
+
+
+def store_cursor(session: Session, seq: int) -> None:
+    """Moves the consumer's cursor to `seq` in the caller's grade-store transaction."""
+    cursor = session.get(ConsumerCursor, CURSOR)
+    now = datetime.now(UTC)
+    if cursor is None:
+        session.add(ConsumerCursor(name=CURSOR, seq=seq, updated_at=now))
+    else:
+        cursor.seq, cursor.updated_at = seq, now

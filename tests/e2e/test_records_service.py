@@ -187,6 +187,12 @@ def test_a_cursor_beyond_the_feed_is_out_of_range(
         assert _code(exc) == grpc.StatusCode.OUT_OF_RANGE
     assert list(stub.WatchChanges(records_pb2.WatchChangesRequest(after_seq=tip),
                                   metadata=bearer("dev-scoring"), timeout=10)) == []
+    # An accepted call says so at once, with the tip, before any event (a follower at the
+    # tip would otherwise hear nothing until the next change).
+    call = stub.WatchChanges(records_pb2.WatchChangesRequest(after_seq=tip, follow=True),
+                             metadata=bearer("dev-scoring"), timeout=10)
+    assert dict(call.initial_metadata())["credit-feed-tip"] == str(tip)
+    call.cancel()
 
 
 def test_watch_changes_resumes_from_cursor(stub: records_pb2_grpc.RecordsServiceStub) -> None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -256,3 +259,67 @@ def test_one_replica_follows_the_feed_and_a_standby_takes_over(tmp_path: Path,
                                   "AND pid <> pg_backend_pid()")
                 _submit(records, hr("replica-3", uscc(66), tier="grave", decided="2025-06-01"))
                 _wait(lambda: _grade(scoring, uscc(66)), lambda g: g.history, timeout=60)
+
+
+def _beyond_tip(metrics_port: int) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                  timeout=5).read().decode()
+    for line in text.splitlines():
+        if line.startswith("scoring_feed_cursor_beyond_tip "):
+            return float(line.split()[1])
+    raise AssertionError("no scoring_feed_cursor_beyond_tip metric")
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """A consistent copy through SQLite's backup API (the databases run in WAL mode)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def test_after_a_records_restore_the_consumer_stops_until_a_regrade_resets_its_cursor(
+        tmp_path: Path) -> None:
+    today, a, b, c, d = "2025-11-20", uscc(71), uscc(72), uscc(73), uscc(74)
+    with _platform(tmp_path, today) as p:
+        _submit(p.records, hr("restore-a", a, tier="grave"))
+        _wait(lambda: _grade(p.scoring, a), lambda g: g.history)
+    _sqlite_copy(tmp_path / "records.db", tmp_path / "backup.db")  # last night's backup
+    with _platform(tmp_path, today) as p:
+        for i in range(3):
+            _submit(p.records, hr(f"restore-b{i}", b, tier="grave", decided=f"2025-0{i + 1}-01"))
+        _wait(lambda: _grade(p.scoring, b), lambda g: g.history)
+    # The records database is restored from the backup: the feed now ends before the cursor.
+    _sqlite_copy(tmp_path / "backup.db", tmp_path / "records.db")
+    with _platform(tmp_path, today) as p:
+        _submit(p.records, hr("restore-c", c, tier="grave"))
+        # The consumer says so and re-grades nothing rather than skip C's events unseen.
+        _wait(lambda: _beyond_tip(p.metrics), lambda v: v == 1.0)
+        time.sleep(1.5)
+        with pytest.raises(grpc.RpcError) as missing:
+            _grade(p.scoring, c)
+        assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+        assert any("--reset-feed-cursor" in log.read_text()
+                   for log in tmp_path.glob("scoring-*.log"))
+
+        # The remedy: a full re-grade that then moves the cursor to the feed's tip.
+        done = subprocess.run(
+            [sys.executable, "-m", "services.scoring.regrade", "--reset-feed-cursor",
+             "--records-database-url", f"sqlite:///{tmp_path}/records.db",
+             "--scoring-database-url", f"sqlite:///{tmp_path}/scoring.db", "--as-of", today],
+            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+            timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "change-feed cursor set to" in done.stderr
+        assert _grade(p.scoring, c).grade.grade == "D"  # graded by the re-grade
+        # The consumer follows again: a new record re-grades its entity within seconds.
+        _wait(lambda: _beyond_tip(p.metrics), lambda v: v == 0.0, timeout=30)
+        _submit(p.records, hr("restore-d", d, tier="grave"))
+        followed = _wait(lambda: _grade(p.scoring, d), lambda g: g.history, timeout=30)
+        assert followed.history[0].cause == "event:record_created"
+
+    shard = subprocess.run(
+        [sys.executable, "-m", "services.scoring.regrade", "--reset-feed-cursor",
+         "--shard", "0/2"], cwd=Path(__file__).resolve().parents[2], capture_output=True,
+        text=True, timeout=60)
+    assert shard.returncode == 2 and "not with --shard" in shard.stderr

@@ -24,7 +24,7 @@ from services.records.store import open_store
 from services.scoring.features import FEATURE_NAMES
 from services.scoring.server import INLINE_MATRIX_VALUES, MAX_MATRIX_COLUMNS
 from tests.factories import fire, uscc
-from tests.procs import ROOT, bearer, records_service, service
+from tests.procs import ROOT, TEST_PII_KEY_HEX, bearer, records_service, service
 
 pytestmark = pytest.mark.e2e
 TODAY = "2025-11-20"
@@ -42,7 +42,7 @@ def tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def stubs(tmp: Path) -> Iterator[tuple[Any, Any, str]]:
     url = f"sqlite:///{tmp}/records.db"
-    (tmp / "pii.key").write_text("ab" * 32)
+    (tmp / "pii.key").write_text(TEST_PII_KEY_HEX)
     key = pii_key({"CREDIT_PII_KEY_FILE": str(tmp / "pii.key")}, tmp, dev=False)
     store = open_store(url, pii_key=key, clock=lambda: date.fromisoformat(TODAY))
     demo.load(store, 11, N, today=date.fromisoformat(TODAY))

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -31,7 +32,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.common import auth, errors
 from services.common.auth import Principal, TokenRegistry, current_principal, hash_token
-from services.common.config import ConfigError, ServerSettings, env_bool, env_int, env_str
+from services.common.config import (
+    ConfigError,
+    ServerSettings,
+    env_bool,
+    env_int,
+    env_str,
+    pii_key,
+)
 from services.common.errors import ServiceError
 from services.common.logs import configure_logging
 from services.common.server import (
@@ -690,6 +698,30 @@ def test_env_helpers() -> None:
         env_int("A", 0, max_value=10, env=env)
     with pytest.raises(ConfigError, match=r"^Z: is required"):
         env_str("Z", None, required=True, env=env)
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    ("00" * 32, "distinct bytes"),            # all zeros: a placeholder
+    ("ab" * 64, "distinct bytes"),            # one byte repeated, however long
+    ("01234567" * 16, "distinct bytes"),      # a short pattern repeated
+    ("ab" * 31, "at least 32 bytes"),
+    ("not hex", "hex key"),
+])
+def test_a_weak_or_malformed_pii_key_is_refused(tmp_path: Path, content: str,
+                                                 reason: str) -> None:
+    (tmp_path / "key").write_text(content)
+    with pytest.raises(ConfigError, match=reason) as info:
+        pii_key({"CREDIT_PII_KEY_FILE": str(tmp_path / "key")}, tmp_path, dev=False)
+    assert info.value.variable == "CREDIT_PII_KEY_FILE"
+    assert content not in str(info.value)  # the key never appears in the message
+
+
+def test_a_random_pii_key_is_accepted_and_dev_mode_makes_one(tmp_path: Path) -> None:
+    (tmp_path / "key").write_text(secrets.token_hex(32) + "\n")
+    assert len(pii_key({"CREDIT_PII_KEY_FILE": str(tmp_path / "key")}, tmp_path,
+                       dev=False)) == 32
+    made = pii_key({}, tmp_path / "dev", dev=True)
+    assert len(set(made)) >= 8 and (tmp_path / "dev" / "pii.key").stat().st_mode & 0o077 == 0
 
 
 def _entry(**overrides: Any) -> dict[str, Any]:
