@@ -464,28 +464,32 @@ class ListRecordsResponse(_message.Message):
     def __init__(self, records: _Optional[_Iterable[_Union[Record, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class WatchChangesRequest(_message.Message):
-    __slots__ = ("after_seq", "follow", "batch_size")
+    __slots__ = ("after_seq", "follow", "batch_size", "after_hash")
     AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_HASH_FIELD_NUMBER: _ClassVar[int]
     after_seq: int
     follow: bool
     batch_size: int
-    def __init__(self, after_seq: _Optional[int] = ..., follow: _Optional[bool] = ..., batch_size: _Optional[int] = ...) -> None: ...
+    after_hash: str
+    def __init__(self, after_seq: _Optional[int] = ..., follow: _Optional[bool] = ..., batch_size: _Optional[int] = ..., after_hash: _Optional[str] = ...) -> None: ...
 
 class ChangeEvent(_message.Message):
-    __slots__ = ("seq", "entity_key", "kind", "record_id", "occurred_at")
+    __slots__ = ("seq", "entity_key", "kind", "record_id", "occurred_at", "hash")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     ENTITY_KEY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    HASH_FIELD_NUMBER: _ClassVar[int]
     seq: int
     entity_key: str
     kind: str
     record_id: str
     occurred_at: str
-    def __init__(self, seq: _Optional[int] = ..., entity_key: _Optional[str] = ..., kind: _Optional[str] = ..., record_id: _Optional[str] = ..., occurred_at: _Optional[str] = ...) -> None: ...
+    hash: str
+    def __init__(self, seq: _Optional[int] = ..., entity_key: _Optional[str] = ..., kind: _Optional[str] = ..., record_id: _Optional[str] = ..., occurred_at: _Optional[str] = ..., hash: _Optional[str] = ...) -> None: ...
 
 class ApplyRepairRequest(_message.Message):
     __slots__ = ("record_id", "proof", "commitment_letter", "applied_on")

@@ -188,8 +188,10 @@ class RecordsServiceServicer:
         "entity changed" notices in commit order. With follow=true the stream stays open and
         delivers new events as they commit. Errors: INVALID_ARGUMENT (negative cursor),
         OUT_OF_RANGE (a cursor beyond the last event, e.g. after the database was restored from
-        an older backup: resuming there would skip the events numbered from the tip on). An
-        accepted call's initial metadata carries `credit-feed-tip`: the last event's seq then.
+        an older backup: resuming there would skip the events numbered from the tip on),
+        FAILED_PRECONDITION (`after_hash` is not the hash of the feed's event at `after_seq`: the
+        feed was restored or replaced and has grown past the cursor since). An accepted call's
+        initial metadata carries `credit-feed-tip`: the last event's seq then.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

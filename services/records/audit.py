@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from services.common.db import bulk_insert
@@ -33,7 +33,14 @@ FEED_TIP_METADATA = "credit-feed-tip"
 
 def feed_tip(bind: Session | Connection) -> int:
     """The sequence number of the last entry (0 for none): the change feed's tip."""
-    return int(bind.execute(select(func.coalesce(func.max(AuditEntry.seq), 0))).scalar_one())
+    return feed_head(bind)[0]
+
+
+def feed_head(bind: Session | Connection) -> tuple[int, str | None]:
+    """The last entry's (seq, hash); (0, None) for an empty log."""
+    row = bind.execute(select(AuditEntry.seq, AuditEntry.hash)
+                       .order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return (int(row.seq), row.hash) if row is not None else (0, None)
 
 
 class AuditDraft(NamedTuple):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -47,6 +48,7 @@ FEED_READERS = frozenset({"admin", "regulator", "service"})
 PUBLIC = frozenset({"admin", "regulator", "department", "planner", "public", "service",
                     "applicant"})
 POLL_SECONDS = 0.25
+_HASH = re.compile(r"[0-9a-f]{64}")  # an audit entry's SHA-256, as ChangeEvent.hash
 MAX_PAGE = 1000
 
 
@@ -297,15 +299,28 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
             raise ServiceError.invalid_argument(("batch_size", "must be 1 to 10000"))
         cursor, store = request.after_seq, self.store
 
-        def tip() -> int:
-            with store.sessions() as session:
-                return feed_tip(session)
+        expected = request.after_hash
+        if expected and (cursor == 0 or not _HASH.fullmatch(expected)):
+            raise ServiceError.invalid_argument(
+                ("after_hash", "must be the 64 hex hash of the event at after_seq (> 0)"))
 
-        if cursor > (last := await _run(tip)):
+        def check() -> tuple[int, str | None]:
+            with store.sessions() as session:
+                return feed_tip(session), (session.execute(
+                    select(AuditEntry.hash).where(AuditEntry.seq == cursor)).scalar()
+                    if expected else None)
+
+        last, found = await _run(check)
+        if cursor > last:
             # Likely a database restored from a backup older than the consumer's cursor: the
             # events numbered from last+1 on would be new ones the consumer would never see.
             raise ServiceError(grpc.StatusCode.OUT_OF_RANGE,
                                f"after_seq {cursor} is beyond the feed's last event {last}")
+        if expected and found != expected:
+            # The same, once the restored feed has grown past the cursor again.
+            raise ServiceError.failed_precondition(
+                f"the feed's event {cursor} is not the one after_hash names: the records "
+                "database was restored or replaced")
         await context.send_initial_metadata(((FEED_TIP_METADATA, str(last)),))
 
         def read(after: int) -> list[Any]:
@@ -313,7 +328,7 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
             with store.sessions() as session:
                 return list(session.execute(
                     select(AuditEntry.seq, AuditEntry.entity_key, AuditEntry.action,
-                           AuditEntry.record_id, AuditEntry.at)
+                           AuditEntry.record_id, AuditEntry.at, AuditEntry.hash)
                     .where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(size)))
 
         while True:
@@ -321,7 +336,7 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
             for e in events:
                 yield records_pb2.ChangeEvent(
                     seq=e.seq, entity_key=e.entity_key, kind=e.action,
-                    record_id=str(e.record_id or ""), occurred_at=views.iso(e.at))
+                    record_id=str(e.record_id or ""), occurred_at=views.iso(e.at), hash=e.hash)
                 cursor = e.seq
             if len(events) < size:
                 if not request.follow:

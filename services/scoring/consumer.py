@@ -39,11 +39,14 @@ LOCK_CHECK_SECONDS = 5.0
 # Gather events for at most this long (or this many) before re-grading them together.
 IDLE_SECONDS = 0.2
 MAX_EVENTS = 2000
-# 1 while the records feed ends before this consumer's cursor: nothing is re-graded from the
-# feed until an operator resets the cursor (see set_cursor and the regrade job).
-CURSOR_BEYOND_TIP = Gauge("scoring_feed_cursor_beyond_tip",
-                          "1 while the change feed's last event is before the stored cursor "
-                          "(records database restored?): event re-grading has stopped")
+# 1 while the records feed refuses the stored cursor: nothing is re-graded from the feed
+# until an operator resets it (`python -m services.scoring.regrade --reset-feed-cursor`).
+CURSOR_REFUSED = Gauge("scoring_feed_cursor_refused",
+                       "1 while the change feed refuses the stored cursor (beyond its last "
+                       "event, or a different event there: a restored records database); "
+                       "event re-grading has stopped")
+# The feed's answers to a cursor it no longer knows (see WatchChanges in records.proto).
+_REFUSED = (grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.FAILED_PRECONDITION)
 
 
 class LostFeedLock(RuntimeError):
@@ -62,13 +65,14 @@ class ChangeConsumer:
         # The re-grade in a worker thread, if one runs: waited for before the lock is let go.
         self._applying: asyncio.Future[int] | None = None
 
-    def cursor(self) -> int:
+    def cursor(self) -> tuple[int, str]:
+        """The stored cursor: (seq, hash of that event; "" if unknown), (0, "") for none."""
         with self.grades.sessions() as session:
-            seq = session.execute(select(ConsumerCursor.seq)
-                                  .where(ConsumerCursor.name == CURSOR)).scalar()
-        return int(seq or 0)
+            row = session.execute(select(ConsumerCursor.seq, ConsumerCursor.hash)
+                                  .where(ConsumerCursor.name == CURSOR)).first()
+        return (int(row.seq), row.hash or "") if row is not None else (0, "")
 
-    def apply(self, last_seq: int, kinds: dict[str, str]) -> int:
+    def apply(self, last_seq: int, last_hash: str, kinds: dict[str, str]) -> int:
         """Re-grades the changed entities and moves the cursor, atomically; returns how many."""
         as_of, model = self.today(), self.model()
         rows = []
@@ -87,7 +91,7 @@ class ChangeConsumer:
                 # confirm: a bulk re-grade that read before this event leaves these alone.
                 write_grades(session, group, cause, as_of,  # type: ignore[arg-type]
                              confirm=True)
-            store_cursor(session, last_seq)
+            store_cursor(session, last_seq, last_hash or None)
         return len(rows)
 
     async def run(self) -> None:
@@ -105,16 +109,15 @@ class ChangeConsumer:
                 failure = exc
             if time.monotonic() - began > 60:
                 backoff = 0.5  # after a long healthy spell a failure is news, not a streak
-            if (isinstance(failure, grpc.aio.AioRpcError)
-                    and failure.code() == grpc.StatusCode.OUT_OF_RANGE):
+            if isinstance(failure, grpc.aio.AioRpcError) and failure.code() in _REFUSED:
                 # Not transient: retried only in case the records service comes back on the
                 # right database. The remedy is a full re-grade that resets the cursor.
-                CURSOR_BEYOND_TIP.set(1)
-                log.error("the change feed ends before this consumer's cursor (records "
-                          "database restored from an older backup?); grades are not "
-                          "following it. Run `python -m services.scoring.regrade "
-                          "--reset-feed-cursor`", extra={"detail": failure.details(),
-                                                         "retry_in_s": backoff})
+                CURSOR_REFUSED.set(1)
+                log.error("the change feed refuses this consumer's cursor (records database "
+                          "restored from an older backup?); grades are not following it. "
+                          "Run `python -m services.scoring.regrade --reset-feed-cursor`",
+                          extra={"code": failure.code().name, "detail": failure.details(),
+                                 "retry_in_s": backoff})
             elif isinstance(failure, grpc.aio.AioRpcError):
                 log.warning("change feed unavailable; retrying",
                             extra={"code": failure.code().name, "retry_in_s": backoff})
@@ -152,16 +155,17 @@ class ChangeConsumer:
             await asyncio.to_thread(self.lock.release)
 
     async def _follow(self) -> None:
-        after = await asyncio.to_thread(self.cursor)
+        after, after_hash = await asyncio.to_thread(self.cursor)
         metadata = (("authorization", f"Bearer {self.token}"),) if self.token else None
         async with grpc.aio.insecure_channel(self.address) as channel:
             stub = records_pb2_grpc.RecordsServiceStub(channel)  # type: ignore[no-untyped-call]
             call = stub.WatchChanges(records_pb2.WatchChangesRequest(
-                after_seq=after, follow=True, batch_size=MAX_EVENTS), metadata=metadata)
+                after_seq=after, after_hash=after_hash, follow=True, batch_size=MAX_EVENTS),
+                metadata=metadata)
             metadata_in = await call.initial_metadata()
             tip = metadata_in.get(FEED_TIP_METADATA) if metadata_in is not None else None
             if tip is not None:  # accepted; else the first read raises the call's error
-                CURSOR_BEYOND_TIP.set(0)
+                CURSOR_REFUSED.set(0)
                 log.info("following the change feed", extra={"after_seq": after, "tip": tip})
             # Reads are kept as tasks, never cancelled mid-message: an idle wait just leaves
             # the read pending for the next round.
@@ -174,7 +178,7 @@ class ChangeConsumer:
                     if event is grpc.aio.EOF:  # type: ignore[attr-defined]
                         return
                     assert isinstance(event, records_pb2.ChangeEvent)
-                    kinds, last = {event.entity_key: event.kind}, event.seq
+                    kinds, last = {event.entity_key: event.kind}, event
                     while len(kinds) < MAX_EVENTS:
                         pending = asyncio.ensure_future(call.read())
                         done, _ = await asyncio.wait({pending}, timeout=IDLE_SECONDS)
@@ -183,12 +187,12 @@ class ChangeConsumer:
                         event, pending = pending.result(), None
                         if not isinstance(event, records_pb2.ChangeEvent):
                             break  # EOF: apply what we have; the next read reports it
-                        kinds[event.entity_key], last = event.kind, event.seq
+                        kinds[event.entity_key], last = event.kind, event
                     self._applying = asyncio.ensure_future(
-                        asyncio.to_thread(self.apply, last, kinds))
+                        asyncio.to_thread(self.apply, last.seq, last.hash, kinds))
                     graded = await asyncio.shield(self._applying)
                     log.info("re-graded from the change feed",
-                             extra={"entities": graded, "cursor": last})
+                             extra={"entities": graded, "cursor": last.seq})
             finally:
                 if pending is not None:
                     pending.cancel()

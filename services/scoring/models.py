@@ -98,6 +98,9 @@ class ConsumerCursor(Base):
     __tablename__ = "consumer_cursor"
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
+    # The audit-chain hash of the event at `seq` (ChangeEvent.hash): the feed checks it on
+    # resume, so a restored records database cannot pass for the one the cursor was taken on.
+    hash: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

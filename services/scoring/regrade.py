@@ -30,7 +30,7 @@ from sqlalchemy import Engine, func, select
 from models.registry import ModelArtifactError
 from services.common.config import clock, env_path, fixed_today
 from services.common.db import make_engine
-from services.records.audit import feed_tip
+from services.records.audit import feed_head
 from services.records.models import SCHEMA as RECORDS_SCHEMA
 from services.records.models import Entity
 from services.scoring.config import records_database_url, scoring_database_url
@@ -274,17 +274,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     records = make_engine(args.records_database_url, RECORDS_SCHEMA)
     store = open_grade_store(args.scoring_database_url)
     try:
-        tip = None
+        head = None
         if args.reset_feed_cursor:
             # Read before the grades' snapshot: every event up to it is in what they read.
             with records.connect() as conn:
-                tip = feed_tip(conn)
+                head = feed_head(conn)
         stats = regrade_all(records, store, model, default_policy(),
                             as_of, shard=shard, progress=sys.stderr, batch=args.batch)
-        if tip is not None:
+        if head is not None:
             with store.writer() as session:
-                store_cursor(session, tip)
-            print(f"regrade: change-feed cursor set to {tip:,}", file=sys.stderr)
+                store_cursor(session, *head)
+            print(f"regrade: change-feed cursor set to {head[0]:,}", file=sys.stderr)
     finally:
         records.dispose()
         store.engine.dispose()

@@ -231,11 +231,12 @@ def _fill_stage(session: Session, rows: Sequence[GradeRow], postgres: bool) -> N
 CURSOR = "records-feed"
 
 
-def store_cursor(session: Session, seq: int) -> None:
-    """Moves the consumer's cursor to `seq` in the caller's grade-store transaction."""
+def store_cursor(session: Session, seq: int, event_hash: str | None) -> None:
+    """Moves the consumer's cursor to event `seq` (with its hash, ChangeEvent.hash) in the
+    caller's grade-store transaction."""
     cursor = session.get(ConsumerCursor, CURSOR)
     now = datetime.now(UTC)
     if cursor is None:
-        session.add(ConsumerCursor(name=CURSOR, seq=seq, updated_at=now))
+        session.add(ConsumerCursor(name=CURSOR, seq=seq, hash=event_hash, updated_at=now))
     else:
-        cursor.seq, cursor.updated_at = seq, now
+        cursor.seq, cursor.hash, cursor.updated_at = seq, event_hash, now

@@ -195,6 +195,30 @@ def test_a_cursor_beyond_the_feed_is_out_of_range(
     call.cancel()
 
 
+def test_a_cursor_is_checked_against_its_events_hash(
+        stub: records_pb2_grpc.RecordsServiceStub) -> None:
+    feed = bearer("dev-scoring")
+    events = list(stub.WatchChanges(records_pb2.WatchChangesRequest(after_seq=0),
+                                    metadata=feed, timeout=10))
+    assert len(events) >= 2 and all(len(e.hash) == 64 for e in events)
+    assert len({e.hash for e in events}) == len(events)
+    mid = events[-2]
+    tail = list(stub.WatchChanges(records_pb2.WatchChangesRequest(
+        after_seq=mid.seq, after_hash=mid.hash), metadata=feed, timeout=10))
+    assert [e.seq for e in tail] == [events[-1].seq]
+    # Another event's hash at that position: the feed is not the one the cursor was taken on.
+    with pytest.raises(grpc.RpcError) as exc:
+        list(stub.WatchChanges(records_pb2.WatchChangesRequest(
+            after_seq=mid.seq, after_hash=events[-1].hash), metadata=feed, timeout=10))
+    assert _code(exc) == grpc.StatusCode.FAILED_PRECONDITION
+    assert "restored" in exc.value.details()  # type: ignore[attr-defined]
+    for seq, bad in ((mid.seq, "XYZ"), (mid.seq, mid.hash.upper()), (0, mid.hash)):
+        with pytest.raises(grpc.RpcError) as exc:
+            list(stub.WatchChanges(records_pb2.WatchChangesRequest(
+                after_seq=seq, after_hash=bad), metadata=feed, timeout=10))
+        assert _code(exc) == grpc.StatusCode.INVALID_ARGUMENT
+
+
 def test_watch_changes_resumes_from_cursor(stub: records_pb2_grpc.RecordsServiceStub) -> None:
     events = list(stub.WatchChanges(records_pb2.WatchChangesRequest(after_seq=0),
                                     metadata=REG, timeout=10))

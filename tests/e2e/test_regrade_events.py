@@ -261,13 +261,13 @@ def test_one_replica_follows_the_feed_and_a_standby_takes_over(tmp_path: Path,
                 _wait(lambda: _grade(scoring, uscc(66)), lambda g: g.history, timeout=60)
 
 
-def _beyond_tip(metrics_port: int) -> float:
+def _refused(metrics_port: int) -> float:
     text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
                                   timeout=5).read().decode()
     for line in text.splitlines():
-        if line.startswith("scoring_feed_cursor_beyond_tip "):
+        if line.startswith("scoring_feed_cursor_refused "):
             return float(line.split()[1])
-    raise AssertionError("no scoring_feed_cursor_beyond_tip metric")
+    raise AssertionError("no scoring_feed_cursor_refused metric")
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
@@ -278,9 +278,11 @@ def _sqlite_copy(source: Path, target: Path) -> None:
     dst.close()
 
 
+@pytest.mark.parametrize("grown_past", [False, True], ids=["behind", "grown-past"])
 def test_after_a_records_restore_the_consumer_stops_until_a_regrade_resets_its_cursor(
-        tmp_path: Path) -> None:
+        tmp_path: Path, grown_past: bool) -> None:
     today, a, b, c, d = "2025-11-20", uscc(71), uscc(72), uscc(73), uscc(74)
+    records_url = f"sqlite:///{tmp_path}/records.db"
     with _platform(tmp_path, today) as p:
         _submit(p.records, hr("restore-a", a, tier="grave"))
         _wait(lambda: _grade(p.scoring, a), lambda g: g.history)
@@ -291,21 +293,28 @@ def test_after_a_records_restore_the_consumer_stops_until_a_regrade_resets_its_c
         _wait(lambda: _grade(p.scoring, b), lambda g: g.history)
     # The records database is restored from the backup: the feed now ends before the cursor.
     _sqlite_copy(tmp_path / "backup.db", tmp_path / "records.db")
+    # Before scoring reconnects, the restored feed gets one new event, or (grown past) more
+    # than it lost, so that the cursor's position exists again, holding another event.
+    with records_service(tmp_path, records_url, CREDIT_TODAY=today) as (r_addr, _, _), \
+            grpc.insecure_channel(r_addr) as r_channel:
+        records = records_pb2_grpc.RecordsServiceStub(r_channel)
+        for i in range(6 if grown_past else 1):
+            _submit(records, hr(f"restore-c{i}", c, tier="grave", decided=f"2025-0{i + 1}-01"))
     with _platform(tmp_path, today) as p:
-        _submit(p.records, hr("restore-c", c, tier="grave"))
         # The consumer says so and re-grades nothing rather than skip C's events unseen.
-        _wait(lambda: _beyond_tip(p.metrics), lambda v: v == 1.0)
+        _wait(lambda: _refused(p.metrics), lambda v: v == 1.0)
         time.sleep(1.5)
         with pytest.raises(grpc.RpcError) as missing:
             _grade(p.scoring, c)
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
-        assert any("--reset-feed-cursor" in log.read_text()
-                   for log in tmp_path.glob("scoring-*.log"))
+        logs = " ".join(log.read_text() for log in tmp_path.glob("scoring-*.log"))
+        assert "--reset-feed-cursor" in logs
+        assert ("FAILED_PRECONDITION" if grown_past else "OUT_OF_RANGE") in logs
 
         # The remedy: a full re-grade that then moves the cursor to the feed's tip.
         done = subprocess.run(
             [sys.executable, "-m", "services.scoring.regrade", "--reset-feed-cursor",
-             "--records-database-url", f"sqlite:///{tmp_path}/records.db",
+             "--records-database-url", records_url,
              "--scoring-database-url", f"sqlite:///{tmp_path}/scoring.db", "--as-of", today],
             cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
             timeout=120)
@@ -313,11 +322,13 @@ def test_after_a_records_restore_the_consumer_stops_until_a_regrade_resets_its_c
         assert "change-feed cursor set to" in done.stderr
         assert _grade(p.scoring, c).grade.grade == "D"  # graded by the re-grade
         # The consumer follows again: a new record re-grades its entity within seconds.
-        _wait(lambda: _beyond_tip(p.metrics), lambda v: v == 0.0, timeout=30)
+        _wait(lambda: _refused(p.metrics), lambda v: v == 0.0, timeout=30)
         _submit(p.records, hr("restore-d", d, tier="grave"))
         followed = _wait(lambda: _grade(p.scoring, d), lambda g: g.history, timeout=30)
         assert followed.history[0].cause == "event:record_created"
 
+
+def test_a_reset_of_the_feed_cursor_needs_every_entity() -> None:
     shard = subprocess.run(
         [sys.executable, "-m", "services.scoring.regrade", "--reset-feed-cursor",
          "--shard", "0/2"], cwd=Path(__file__).resolve().parents[2], capture_output=True,

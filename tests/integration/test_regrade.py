@@ -17,6 +17,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 
 from models.registry import load_default
+from services.common.db import migrate
 from services.common.workdays import default_calendar
 from services.records import demo
 from services.records.ingest import ingest
@@ -24,10 +25,18 @@ from services.records.models import Entity, Record
 from services.records.store import Store, open_store
 from services.scoring.evaluate import Evaluator, Model
 from services.scoring.features import FEATURE_NAMES, feature_rows
-from services.scoring.models import SCHEMA, Base, Grade, GradeHistory
+from services.scoring.models import SCHEMA, Base, ConsumerCursor, Grade, GradeHistory
 from services.scoring.policy import default_policy
 from services.scoring.regrade import main, parse_shard, regrade_all
-from services.scoring.store import GradeRow, GradeStore, open_grade_store, write_grades
+from services.scoring.store import (
+    CURSOR,
+    MIGRATIONS,
+    GradeRow,
+    GradeStore,
+    open_grade_store,
+    store_cursor,
+    write_grades,
+)
 from services.scoring.supervision import default_supervision
 from tests.conftest import MEDICAL, PII_KEY, TODAY, drop_pg_database, fresh_pg_database
 from tests.factories import medical, subject
@@ -350,6 +359,20 @@ def test_scoring_migrations_match_models(pg_url: str) -> None:
     assert diff == []
 
 
+def test_0004_keeps_cursors_and_adds_their_hash_both_ways(db_url: str) -> None:
+    store = open_grade_store(db_url)
+    with store.writer() as session:
+        store_cursor(session, 41, "ab" * 32)
+    migrate(store.engine, MIGRATIONS, SCHEMA, "0003", down=True)
+    with store.engine.connect() as conn:  # the position survives; only the hash goes
+        assert conn.execute(select(ConsumerCursor.seq)).scalar_one() == 41
+    migrate(store.engine, MIGRATIONS, SCHEMA)
+    with store.sessions() as session:
+        cursor = session.get(ConsumerCursor, CURSOR)
+        assert cursor is not None and (cursor.seq, cursor.hash) == (41, None)
+    store.engine.dispose()
+
+
 def test_scoring_and_records_may_share_one_sqlite_file(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path}/both.db"
     open_store(url).engine.dispose()
@@ -357,7 +380,7 @@ def test_scoring_and_records_may_share_one_sqlite_file(tmp_path: Any) -> None:
         store = open_grade_store(url)
         with store.engine.connect() as conn:
             version = conn.execute(text("SELECT version_num FROM scoring_alembic_version"))
-            assert version.scalar_one() == "0003"
+            assert version.scalar_one() == "0004"
             assert conn.execute(text("SELECT count(*) FROM grades")).scalar_one() == 0
         store.engine.dispose()
     open_store(url).engine.dispose()
