@@ -390,7 +390,7 @@ def pii_key(env: Mapping[str, str] | None, data_dir: Path, *, dev: bool) -> byte
     if len(key) < 32:
         raise ConfigError("CREDIT_PII_KEY_FILE", "the key must be at least 32 bytes (64 hex)")
     # Zeros or a repeated pattern (a placeholder left in a Secret) pass the length check but
-    # are no secret: any random key has far more distinct bytes (P(< 8 of 32) ≈ 1e-32).
+    # are no secret: any random key has far more distinct bytes (P(< 8 of 32) ≈ 1e-37).
     if len(set(key)) < PII_KEY_DISTINCT_BYTES:
         raise ConfigError("CREDIT_PII_KEY_FILE",
                           f"the key has fewer than {PII_KEY_DISTINCT_BYTES} distinct bytes: a "

@@ -44,7 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -146,18 +146,24 @@ T = TypeVar("T")
 class KeptConnections:
     """Autocommit connections kept out of the pool for one hot read path (Evaluate's
     lookups): a pooled use costs a checkout, a pre-ping round trip, two isolation switches
-    and a reset, about as much as the query. Each connection serves one thread at a time;
-    there are at most as many as threads ever used them at once.
+    and a reset, about as much as the query. Each connection serves one thread at a time. At
+    most `most` are kept (the path's usual concurrency): a use beyond them borrows from the
+    pool and gives back, so the engine's other users (the change consumer, Regrade) are
+    never starved.
 
     A connection whose work failed is dropped, never kept. One that died while kept (the
-    server restarted: what the pool's pre-ping catches) fails its next use; that use is then
-    run once more on a fresh connection, so callers see a failure only if the database is
-    really unreachable."""
+    server restarted: what the pool's pre-ping catches) fails its next use with the
+    connection found broken; that use is then run once more on a fresh connection, so callers
+    see a failure only if the database is really unreachable. Any other error (a statement
+    timeout, a cancel, a lock) is the caller's, not retried."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, most: int) -> None:
+        if most < 1:
+            raise ValueError("most must be at least 1")
+        self.engine, self.most = engine, most
         self._idle: list[Connection] = []
         self._lock = threading.Lock()
+        self._closed = False
 
     def run(self, work: Callable[[Connection], T]) -> T:
         with self._lock:
@@ -169,8 +175,8 @@ class KeptConnections:
             try:
                 result = work(conn)
             except BaseException as exc:
-                lost = _connection_lost(exc)
-                if lost:
+                lost = _connection_lost(conn, exc)
+                if lost and not conn.invalidated:
                     conn.invalidate()  # not back to the pool: its reset would fail too
                 conn.close()
                 if fresh or not lost:
@@ -178,21 +184,30 @@ class KeptConnections:
                 conn = None
                 continue
             with self._lock:
-                self._idle.append(conn)
+                keep = not self._closed and len(self._idle) < self.most
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
             return result
 
     def close(self) -> None:
+        """Gives the kept connections back; uses still running give theirs back when done."""
         with self._lock:
-            idle, self._idle = self._idle, []
+            idle, self._idle, self._closed = self._idle, [], True
         for conn in idle:
             conn.close()
 
 
-def _connection_lost(exc: BaseException) -> bool:
-    # Raw driver errors too: hot paths may run statements on the driver's own cursor.
-    if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, OperationalError)
-    return isinstance(exc, psycopg.OperationalError)
+def _connection_lost(conn: Connection, exc: BaseException) -> bool:
+    """Whether `exc` left `conn` unusable: SQLAlchemy saw a disconnect, or the driver's
+    connection is broken (hot paths run statements on the driver's own cursor too)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if conn.invalidated or conn.closed:
+        return True
+    raw = conn.connection.driver_connection
+    return isinstance(raw, psycopg.Connection) and (raw.broken or raw.closed)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

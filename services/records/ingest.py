@@ -54,7 +54,13 @@ from services.records.rules import (
 )
 from services.records.rules.national import add_months
 from services.records.store import Change, Store, now, publish
-from services.records.submission import Invalid, SubjectIn, Submission, decode_submission
+from services.records.submission import (
+    Invalid,
+    SubjectIn,
+    Submission,
+    decode_submission,
+    legacy_content_hash,
+)
 
 _RECORDS = Record.__table__
 _ENTITIES = Entity.__table__
@@ -246,7 +252,8 @@ def _plan_one(item: _Planned, entity: dict[str, Any],
         res.error = ServiceError.invalid_argument(problem)
         return item
     if prior is not None:
-        if prior.content_hash == sub.content_hash:
+        if (prior.content_hash == sub.content_hash
+                or prior.content_hash == legacy_content_hash(sub)):  # stored before v2
             res.outcome, item.prior = "unchanged", prior
             return item
         # Only the owning department reaches here (may_write), so a clash is an id reused

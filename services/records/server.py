@@ -24,7 +24,7 @@ from services.common.db import next_id
 from services.common.errors import ServiceError, to_status_proto
 from services.common.workdays import CalendarYearUnknown
 from services.records import queries, views, workflows
-from services.records.audit import FEED_TIP_METADATA, feed_tip
+from services.records.audit import FEED_TIP_METADATA, GENESIS, feed_tip
 from services.records.ingest import Prepared, Result, commit, entity_row, ingest, prepare
 from services.records.models import AuditEntry, Entity
 from services.records.store import Change, Store, entity_by_key, now, publish
@@ -304,40 +304,54 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
             raise ServiceError.invalid_argument(
                 ("after_hash", "must be the 64 hex hash of the event at after_seq (> 0)"))
 
+        def hash_at(session: Any, seq: int) -> str | None:
+            if seq == 0:
+                return GENESIS  # what the first entry chains from
+            found: str | None = session.execute(
+                select(AuditEntry.hash).where(AuditEntry.seq == seq)).scalar()
+            return found
+
         def check() -> tuple[int, str | None]:
             with store.sessions() as session:
-                return feed_tip(session), (session.execute(
-                    select(AuditEntry.hash).where(AuditEntry.seq == cursor)).scalar()
-                    if expected else None)
+                return feed_tip(session), hash_at(session, cursor)
 
-        last, found = await _run(check)
+        last, chained = await _run(check)
         if cursor > last:
             # Likely a database restored from a backup older than the consumer's cursor: the
             # events numbered from last+1 on would be new ones the consumer would never see.
             raise ServiceError(grpc.StatusCode.OUT_OF_RANGE,
                                f"after_seq {cursor} is beyond the feed's last event {last}")
-        if expected and found != expected:
+        if expected and chained != expected:
             # The same, once the restored feed has grown past the cursor again.
             raise ServiceError.failed_precondition(
                 f"the feed's event {cursor} is not the one after_hash names: the records "
                 "database was restored or replaced")
         await context.send_initial_metadata(((FEED_TIP_METADATA, str(last)),))
 
-        def read(after: int) -> list[Any]:
-            # The audit log is the outbox; only the columns an event needs.
+        def read(after: int, chained: str | None) -> tuple[list[Any], bool]:
+            """The next events, and whether the feed is still the one this stream began on:
+            the first new event chains from the last one sent, or, with none yet, the event
+            at the cursor is still that one (a restore under a running service renumbers)."""
             with store.sessions() as session:
-                return list(session.execute(
+                events = list(session.execute(
                     select(AuditEntry.seq, AuditEntry.entity_key, AuditEntry.action,
-                           AuditEntry.record_id, AuditEntry.at, AuditEntry.hash)
+                           AuditEntry.record_id, AuditEntry.at, AuditEntry.hash,
+                           AuditEntry.prev_hash)
                     .where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(size)))
+                same = (events[0].prev_hash if events else hash_at(session, after)) == chained
+                return events, same
 
         while True:
-            events = await _run(read, cursor)
+            events, same = await _run(read, cursor, chained)
+            if not same:
+                raise ServiceError.failed_precondition(
+                    f"the feed changed under this stream after event {cursor}: the records "
+                    "database was restored or replaced")
             for e in events:
                 yield records_pb2.ChangeEvent(
                     seq=e.seq, entity_key=e.entity_key, kind=e.action,
                     record_id=str(e.record_id or ""), occurred_at=views.iso(e.at), hash=e.hash)
-                cursor = e.seq
+                cursor, chained = e.seq, e.hash
             if len(events) < size:
                 if not request.follow:
                     return

@@ -204,6 +204,7 @@ class Submission(NamedTuple):
     content_hash: str
     # `facts` as stored (JSON: dates as ISO text); the very same dict when it holds no date.
     stored_facts: dict[str, Any]
+    message: records_pb2.RecordSubmission  # as received (legacy_content_hash reads it)
 
 
 # How _facts reads a field, from its name and type (see there).
@@ -273,11 +274,24 @@ def _subject(raw: bytes, field: str, protector: PersonalIdProtector, today: date
 
 
 def _content_hash(r: records_pb2.RecordSubmission, entity_key: str) -> str:
-    """SHA-256 of the submission with the subject named by its key: the same record sent
-    with a USCC or a key hashes the same, and no clear resident ID goes into the hash."""
+    """SHA-256 of what the record states: the submission with its subject reduced to the
+    entity's key. The same record sent with a USCC or a key hashes the same, no clear resident
+    ID goes into the hash, and the subject's attributes (name, region, industry: the entity
+    register's, not the finding's) stay out, so resending a record after the entity was
+    renamed is no correction of it."""
     normalised = records_pb2.RecordSubmission()
     normalised.CopyFrom(r)
+    normalised.subject.Clear()
     normalised.subject.ref.entity_key = entity_key
+    return hashlib.sha256(normalised.SerializeToString(deterministic=True)).hexdigest()
+
+
+def legacy_content_hash(sub: Submission) -> str:
+    """The content hash stored for records submitted before the subject's attributes were
+    left out (the whole subject, named by key): the identical record again matches either."""
+    normalised = records_pb2.RecordSubmission()
+    normalised.CopyFrom(sub.message)
+    normalised.subject.ref.entity_key = sub.subject.ref.key
     return hashlib.sha256(normalised.SerializeToString(deterministic=True)).hexdigest()
 
 
@@ -343,6 +357,7 @@ def decode_submission(r: records_pb2.RecordSubmission, protector: PersonalIdProt
         content_hash=_content_hash(r, subject.ref.key),
         stored_facts=_stored(facts) if which and _has_dates(getattr(r, which).DESCRIPTOR)
         else facts,
+        message=r,
     )
 
 

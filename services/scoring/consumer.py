@@ -134,6 +134,9 @@ class ChangeConsumer:
             if not standing_by:
                 log.info("another replica follows the change feed; standing by")
                 standing_by = True
+                # The follower reports the feed's answer; a standby has none of its own (a
+                # refused replica that lost the lock would otherwise keep the alert on).
+                CURSOR_REFUSED.set(0)
             await asyncio.sleep(LOCK_RETRY_SECONDS)
         follow = asyncio.ensure_future(self._follow())
         try:

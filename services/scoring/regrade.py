@@ -252,8 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=BATCH)
     ap.add_argument("--reset-feed-cursor", action="store_true",
                     help="afterwards move the change-feed consumer's cursor to the feed's last "
-                         "event as read before the run (after a records database restore left "
-                         "the cursor beyond the feed); every entity, so not with --shard")
+                         "event as read before the run: after a records database restore, when "
+                         "the feed refuses the cursor (scoring_feed_cursor_refused); every "
+                         "entity, so not with --shard")
     args = ap.parse_args(argv)
     try:
         shard = parse_shard(args.shard) if args.shard else None

@@ -249,8 +249,9 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         self._regrading = asyncio.Lock()
         self.regrade_batch = regrade_batch  # entities per committed batch of a Regrade
         self.model_card = _model_card(evaluator.model, model_dir)
-        # Evaluate's reads: one statement each, on connections kept out of the pool.
-        self._readers = KeptConnections(records)
+        # Evaluate's reads: one statement each, on connections kept out of the pool (one per
+        # lane; EvaluateBatch beyond that borrows from the pool).
+        self._readers = KeptConnections(records, evaluate_lanes)
         # Evaluate calls arriving while others are being read share the next feature query.
         self._evaluations = Coalescer("evaluate", self._evaluate_keys, lanes=evaluate_lanes,
                                       most=EVALUATE_MOST)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -217,6 +219,56 @@ def test_a_cursor_is_checked_against_its_events_hash(
             list(stub.WatchChanges(records_pb2.WatchChangesRequest(
                 after_seq=seq, after_hash=bad), metadata=feed, timeout=10))
         assert _code(exc) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_restore_under_a_running_service_ends_an_open_stream(tmp_path: Path) -> None:
+    """A follower's stream is checked as it goes, not only when it starts: each new event
+    must chain from the last one sent (or, the feed quiet, the event at the cursor must still
+    be there), else the stream ends with FAILED_PRECONDITION instead of skipping events."""
+    def copy(source: Path, target: Path) -> None:  # SQLite's online backup: a restore
+        with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+            src.backup(dst)
+        src.close()
+        dst.close()
+
+    hr_md, feed = bearer("dev-hr"), bearer("dev-scoring")
+    with records_service(tmp_path, f"sqlite:///{tmp_path}/records.db",
+                         CREDIT_TODAY="2025-11-20") as (address, _, _), \
+            grpc.insecure_channel(address) as channel:
+        stub = records_pb2_grpc.RecordsServiceStub(channel)
+
+        def submit(rid: str, code: str, decided: str) -> None:
+            stub.SubmitRecord(records_pb2.SubmitRecordRequest(
+                record=hr(rid, code, tier="grave", decided=decided)), metadata=hr_md, timeout=10)
+
+        submit("live-a", uscc(81), "2025-01-01")
+        copy(tmp_path / "records.db", tmp_path / "backup.db")
+        for i in range(3):
+            submit(f"live-b{i}", uscc(82), f"2025-0{i + 1}-01")
+        last = list(stub.WatchChanges(records_pb2.WatchChangesRequest(after_seq=0),
+                                      metadata=feed, timeout=10))[-1]
+        call = stub.WatchChanges(records_pb2.WatchChangesRequest(
+            after_seq=last.seq, after_hash=last.hash, follow=True), metadata=feed, timeout=30)
+        assert dict(call.initial_metadata())["credit-feed-tip"] == str(last.seq)
+        received: list[records_pb2.ChangeEvent] = []
+        failure: list[grpc.RpcError] = []
+
+        def follow() -> None:
+            try:
+                received.extend(call)
+            except grpc.RpcError as exc:
+                failure.append(exc)
+
+        follower = threading.Thread(target=follow, daemon=True)
+        follower.start()
+        copy(tmp_path / "backup.db", tmp_path / "records.db")
+        for i in range(6):  # the restored feed grows past the follower's cursor
+            submit(f"live-c{i}", uscc(83), f"2025-0{i + 1}-01")
+        follower.join(timeout=20)
+        assert not follower.is_alive()
+        assert received == []  # nothing of the renumbered feed passed for what came next
+        assert failure and failure[0].code() == grpc.StatusCode.FAILED_PRECONDITION  # type: ignore[attr-defined]
+        assert "restored" in failure[0].details()  # type: ignore[attr-defined]
 
 
 def test_watch_changes_resumes_from_cursor(stub: records_pb2_grpc.RecordsServiceStub) -> None:

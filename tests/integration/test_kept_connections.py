@@ -44,7 +44,7 @@ def terminate(pg_url: str, pid: int) -> None:
 
 @postgres
 def test_a_connection_is_kept_between_uses_in_autocommit(engine: Engine) -> None:
-    kept = KeptConnections(engine)
+    kept = KeptConnections(engine, 1)
     first = kept.run(backend_pid)
     assert kept.run(backend_pid) == first
     # Autocommit: a read leaves no transaction open on the kept connection.
@@ -60,7 +60,7 @@ def test_a_connection_is_kept_between_uses_in_autocommit(engine: Engine) -> None
 @pytest.mark.parametrize("read", [backend_pid, raw_backend_pid])
 def test_a_connection_that_died_while_kept_is_replaced_unseen(
         engine: Engine, pg_url: str, read: Any) -> None:
-    kept = KeptConnections(engine)
+    kept = KeptConnections(engine, 1)
     first = kept.run(read)
     terminate(pg_url, first)  # the server restarted, say, while it sat idle
     calls = []
@@ -77,7 +77,7 @@ def test_a_connection_that_died_while_kept_is_replaced_unseen(
 
 @postgres
 def test_a_failed_use_drops_its_connection_and_is_not_retried(engine: Engine) -> None:
-    kept = KeptConnections(engine)
+    kept = KeptConnections(engine, 1)
     kept.run(backend_pid)
     calls = []
 
@@ -97,14 +97,15 @@ def test_an_unreachable_database_fails_at_once() -> None:
     e = make_engine("postgresql://postgres@127.0.0.1:1/test?connect_timeout=2", "records")
     try:
         with pytest.raises(OperationalError):
-            KeptConnections(e).run(backend_pid)
+            KeptConnections(e, 1).run(backend_pid)
     finally:
         e.dispose()
 
 
 @postgres
-def test_concurrent_users_get_their_own_connections(engine: Engine) -> None:
-    kept = KeptConnections(engine)
+def test_concurrent_users_get_their_own_connections_and_only_most_are_kept(
+        engine: Engine) -> None:
+    kept = KeptConnections(engine, 2)
     inside = threading.Barrier(3)
     pids: list[int] = []
 
@@ -118,9 +119,33 @@ def test_concurrent_users_get_their_own_connections(engine: Engine) -> None:
     for t in threads:
         t.join(timeout=20)
     assert len(set(pids)) == 3
-    # All three were kept; later uses take them back rather than opening more.
+    # Two are kept; the third went back to the pool for the engine's other users.
+    assert engine.pool.checkedout() == 2  # type: ignore[attr-defined]
     assert {kept.run(backend_pid) for _ in range(3)} <= set(pids)
     kept.close()
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    kept.run(backend_pid)  # after close, a use still works but keeps nothing
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+@postgres
+def test_a_statement_timeout_is_the_callers_and_not_run_again(engine: Engine) -> None:
+    kept = KeptConnections(engine, 1)
+    first = kept.run(backend_pid)
+    calls = []
+
+    def slow(conn: Connection) -> None:
+        calls.append(1)
+        conn.execute(text("SET statement_timeout = 200"))
+        try:
+            conn.execute(text("SELECT pg_sleep(2)"))
+        finally:
+            conn.execute(text("SET statement_timeout = 0"))
+
+    with pytest.raises(OperationalError, match="statement timeout"):
+        kept.run(slow)
+    assert len(calls) == 1  # a healthy connection: the error is the caller's, no retry
+    assert kept.run(backend_pid) > 0 and first > 0
 
 
 @pytest.mark.parametrize("url", [pytest.param("sqlite", id="sqlite"),
@@ -137,7 +162,7 @@ def test_a_kept_connection_sees_what_others_commit_after_it(
     try:
         with e.begin() as c:
             c.execute(text("CREATE TABLE t (v INTEGER)"))
-        kept = KeptConnections(e)
+        kept = KeptConnections(e, 1)
 
         def count(conn: Connection) -> int:
             return int(conn.execute(text("SELECT count(*) FROM t")).scalar_one())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from credit.v1 import records_pb2
 from services.common.errors import ServiceError
@@ -17,7 +17,12 @@ from services.records.audit import verify_database
 from services.records.ingest import ingest
 from services.records.models import AuditEntry, Record, RecordVersion, RuleText
 from services.records.store import Store, open_store
-from services.records.submission import Invalid, require_ref
+from services.records.submission import (
+    Invalid,
+    decode_submission,
+    legacy_content_hash,
+    require_ref,
+)
 from tests.conftest import ADMIN, CREDIT, FIRE, HR, MEDICAL, PII_KEY, TODAY
 from tests.factories import agency, fire, hr, medical, resident_id, subject, uscc
 
@@ -61,6 +66,31 @@ def test_identical_record_again_is_a_no_op(store: Store) -> None:
     assert (again.outcome, again.record_id) == ("unchanged", first.record_id)
     assert _count(store, Record) == 1
     assert _count(store, AuditEntry) == 1
+
+
+def test_a_resend_after_the_entity_was_renamed_is_no_correction(store: Store) -> None:
+    first = _one(store, MEDICAL, medical("m-1", uscc(1)))
+    renamed = medical("m-1", uscc(1))
+    renamed.subject.name, renamed.subject.region_code = "德惠市新名称有限公司", "220182"
+    renamed.subject.industry = "C"
+    again = _one(store, MEDICAL, renamed)
+    assert (again.outcome, again.record_id) == ("unchanged", first.record_id)
+    assert _count(store, RecordVersion) == 0 and _count(store, AuditEntry) == 1
+    # What the record states still counts: a changed finding is a correction.
+    changed = medical("m-1", uscc(1), amount="1200000")
+    assert _one(store, MEDICAL, changed).outcome == "corrected"
+
+
+def test_a_record_stored_with_the_earlier_hash_is_still_recognised(store: Store) -> None:
+    pb = medical("m-1", uscc(1))
+    first = _one(store, MEDICAL, pb)
+    # As stored before subject attributes were left out of the hash.
+    old = legacy_content_hash(decode_submission(pb, store.protector, TODAY))
+    with store.writer() as s:
+        s.execute(update(Record).values(content_hash=old))
+    again = _one(store, MEDICAL, pb)
+    assert (again.outcome, again.record_id) == ("unchanged", first.record_id)
+    assert _count(store, RecordVersion) == 0
 
 
 def test_correction_by_owner_keeps_history(store: Store) -> None:
