@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -98,3 +99,12 @@ def records_service(tmp: Path, database_url: str, **extra_env: str) -> Any:
 
 def bearer(token: str) -> tuple[tuple[str, str]]:
     return (("authorization", f"Bearer {token}"),)
+
+
+def sqlite_restore(source: Path, target: Path) -> None:
+    """Copies SQLite database `source` over `target` with SQLite's online backup (consistent
+    in WAL mode, safe while a service has `target` open): a backup, or a restore from one."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()  # the context managers commit; they do not close
+    dst.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,7 +21,7 @@ from credit.v1 import common_pb2, records_pb2, records_pb2_grpc
 from services.common.errors import bad_request_violations
 from services.records.config import DEFAULT_MAX_BATCH
 from tests.factories import hr, medical, resident_id, subject, uscc
-from tests.procs import bearer, records_service
+from tests.procs import bearer, records_service, sqlite_restore
 
 pytestmark = pytest.mark.e2e
 MED, FIRE, REG, PUBLIC = (bearer(t) for t in ("dev-medical", "dev-fire", "dev-regulator",
@@ -225,12 +224,6 @@ def test_a_restore_under_a_running_service_ends_an_open_stream(tmp_path: Path) -
     """A follower's stream is checked as it goes, not only when it starts: each new event
     must chain from the last one sent (or, the feed quiet, the event at the cursor must still
     be there), else the stream ends with FAILED_PRECONDITION instead of skipping events."""
-    def copy(source: Path, target: Path) -> None:  # SQLite's online backup: a restore
-        with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-            src.backup(dst)
-        src.close()
-        dst.close()
-
     hr_md, feed = bearer("dev-hr"), bearer("dev-scoring")
     with records_service(tmp_path, f"sqlite:///{tmp_path}/records.db",
                          CREDIT_TODAY="2025-11-20") as (address, _, _), \
@@ -242,7 +235,7 @@ def test_a_restore_under_a_running_service_ends_an_open_stream(tmp_path: Path) -
                 record=hr(rid, code, tier="grave", decided=decided)), metadata=hr_md, timeout=10)
 
         submit("live-a", uscc(81), "2025-01-01")
-        copy(tmp_path / "records.db", tmp_path / "backup.db")
+        sqlite_restore(tmp_path / "records.db", tmp_path / "backup.db")
         for i in range(3):
             submit(f"live-b{i}", uscc(82), f"2025-0{i + 1}-01")
         last = list(stub.WatchChanges(records_pb2.WatchChangesRequest(after_seq=0),
@@ -261,7 +254,7 @@ def test_a_restore_under_a_running_service_ends_an_open_stream(tmp_path: Path) -
 
         follower = threading.Thread(target=follow, daemon=True)
         follower.start()
-        copy(tmp_path / "backup.db", tmp_path / "records.db")
+        sqlite_restore(tmp_path / "backup.db", tmp_path / "records.db")
         for i in range(6):  # the restored feed grows past the follower's cursor
             submit(f"live-c{i}", uscc(83), f"2025-0{i + 1}-01")
         follower.join(timeout=20)

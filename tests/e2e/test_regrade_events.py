@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import pytest
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, scoring_pb2_grpc
 from models.registry import ARTIFACTS_DIR, default_version
 from tests.factories import hr, uscc
-from tests.procs import bearer, records_service, service
+from tests.procs import bearer, records_service, service, sqlite_restore
 
 pytestmark = pytest.mark.e2e
 REG, HR, APPLICANT = bearer("dev-regulator"), bearer("dev-hr"), bearer("dev-applicant")
@@ -141,13 +140,18 @@ def registry(tmp_path: Path) -> Iterator[Path]:
     yield root
 
 
-def _reload_failures(metrics_port: int) -> float:
+def _metric(metrics_port: int, name: str) -> float:
+    """The value of an unlabelled metric on a service's Prometheus endpoint."""
     text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
                                   timeout=5).read().decode()
     for line in text.splitlines():
-        if line.startswith("scoring_model_reload_failures_total "):
+        if line.startswith(name + " "):
             return float(line.split()[1])
-    raise AssertionError("no scoring_model_reload_failures_total metric")
+    raise AssertionError(f"no {name} metric")
+
+
+def _reload_failures(metrics_port: int) -> float:
+    return _metric(metrics_port, "scoring_model_reload_failures_total")
 
 
 def test_a_new_model_is_served_and_a_corrupt_one_refused(tmp_path: Path,
@@ -262,20 +266,7 @@ def test_one_replica_follows_the_feed_and_a_standby_takes_over(tmp_path: Path,
 
 
 def _refused(metrics_port: int) -> float:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
-                                  timeout=5).read().decode()
-    for line in text.splitlines():
-        if line.startswith("scoring_feed_cursor_refused "):
-            return float(line.split()[1])
-    raise AssertionError("no scoring_feed_cursor_refused metric")
-
-
-def _sqlite_copy(source: Path, target: Path) -> None:
-    """A consistent copy through SQLite's backup API (the databases run in WAL mode)."""
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
+    return _metric(metrics_port, "scoring_feed_cursor_refused")
 
 
 @pytest.mark.parametrize("grown_past", [False, True], ids=["behind", "grown-past"])
@@ -286,13 +277,13 @@ def test_after_a_records_restore_the_consumer_stops_until_a_regrade_resets_its_c
     with _platform(tmp_path, today) as p:
         _submit(p.records, hr("restore-a", a, tier="grave"))
         _wait(lambda: _grade(p.scoring, a), lambda g: g.history)
-    _sqlite_copy(tmp_path / "records.db", tmp_path / "backup.db")  # last night's backup
+    sqlite_restore(tmp_path / "records.db", tmp_path / "backup.db")  # last night's backup
     with _platform(tmp_path, today) as p:
         for i in range(3):
             _submit(p.records, hr(f"restore-b{i}", b, tier="grave", decided=f"2025-0{i + 1}-01"))
         _wait(lambda: _grade(p.scoring, b), lambda g: g.history)
     # The records database is restored from the backup: the feed now ends before the cursor.
-    _sqlite_copy(tmp_path / "backup.db", tmp_path / "records.db")
+    sqlite_restore(tmp_path / "backup.db", tmp_path / "records.db")
     # Before scoring reconnects, the restored feed gets one new event, or (grown past) more
     # than it lost, so that the cursor's position exists again, holding another event.
     with records_service(tmp_path, records_url, CREDIT_TODAY=today) as (r_addr, _, _), \
