@@ -71,7 +71,7 @@ def main() -> int:
           "'{\"entity\": {\"entity_key\": \"<key from ListRecords>\"}}' "
           "127.0.0.1:50052 credit.v1.ScoringService/Evaluate\n"
           f"\ndashboard:  http://127.0.0.1:{HTTP_PORT}/dashboard/   (token e.g. dev-planner)\n"
-          f"HTTP API:   http://127.0.0.1:{HTTP_PORT}/api/v1/   "
+          f"HTTP API:   http://127.0.0.1:{HTTP_PORT}/api/v1/grades   "
           f"(OpenAPI: http://127.0.0.1:{HTTP_PORT}/api/v1/openapi.json)\n"
           "      curl -H 'authorization: Bearer dev-planner' "
           f"'http://127.0.0.1:{HTTP_PORT}/api/v1/grades?grade=D&page_size=5'\n"

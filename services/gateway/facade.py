@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 
-from credit.v1 import gateway_pb2_grpc, records_pb2, scoring_pb2
+from credit.v1 import gateway_pb2, gateway_pb2_grpc, records_pb2, scoring_pb2
 from services.common.auth import current_principal
 from services.common.errors import ServiceError
 from services.gateway.auth import Caller
@@ -71,10 +71,15 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
             yield change
 
 
+# From the message module, as the other services do: loading it is also what puts
+# gateway.proto in the descriptor pool that server reflection answers from.
+SERVICE_NAME = gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name
+
+
 def register(servicer: GatewayServicer) -> Callable[[grpc.aio.Server], list[str]]:
     def add(server: grpc.aio.Server) -> list[str]:
         gateway_pb2_grpc.add_GatewayServiceServicer_to_server(  # type: ignore[no-untyped-call]
             servicer, server)
-        return ["credit.v1.GatewayService"]
+        return [SERVICE_NAME]
 
     return add

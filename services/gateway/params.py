@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import Path, Query
+from pydantic import BaseModel, ConfigDict
 
 from credit.v1 import common_pb2, scoring_pb2
 from services.common.codes import CodeError, validate_uscc
@@ -18,6 +19,14 @@ KindName = Literal["enterprise", "credit_service_agency", "institution", "person
 Industry = Literal["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O",
                    "P", "Q", "R", "S", "T"]
 DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class RequestBody(BaseModel):
+    """A JSON request body: a field it does not define is refused (400 naming it), never
+    ignored: a misspelt filter (`region_prefix` for `region`) would otherwise widen a draw."""
+
+    model_config = ConfigDict(extra="forbid")
+
 
 EntityPath = Annotated[str, Path(
     min_length=18, max_length=65, pattern=r"^[0-9A-Z]{18}$|^P[0-9a-f]{64}$",

@@ -1,8 +1,8 @@
 """Reproducible, publicly verifiable "双随机、一公开" draws (line 27 四).
 
-Algorithm "draw-v1". Everything is SHA-256 over UTF-8 text, hex digests, so anyone can recompute
-a published plan in any language from the plan, the candidate list, the inspector list, the
-previous plan's drawn keys and the supervision policy:
+Algorithm "draw-v2" (plans drawn with "draw-v1" still verify). Everything is SHA-256 over UTF-8
+text, hex digests, so anyone can recompute a published plan in any language from the plan, the
+candidate list, the inspector list, the previous plan's drawn keys and the supervision policy:
 
 1. Candidates are sorted by key (UTF-8 byte order = code point order). candidate_hash =
    SHA-256 of the lines "key|grade\\n". inspector_hash = SHA-256 of the lines
@@ -13,18 +13,26 @@ previous plan's drawn keys and the supervision policy:
    previous plan is excluded unless its grade may be redrawn (key supervision, i.e. D, or a
    draw ratio of 1). drawn = ceil(ratio × eligible) in exact decimal arithmetic, where ratio is
    the grade's draw_ratio, or 0 for a grade not inspected proactively (A: 无事不扰).
-3. Eligible keys are ranked by SHA-256("seed|draw-v1|candidate_hash|grade|key") ascending (ties,
+3. Eligible keys are ranked by SHA-256("seed|ALG|candidate_hash|grade|key") ascending (ALG is the
+   plan's algorithm, "draw-v2" or "draw-v1"; ties,
    never seen in practice, by key); the first `drawn` are taken. Plan order: per grade A→D, the
    triggered entities by key, then the random ones in rank order.
 4. Inspectors: for each planned entity in plan order, inspectors are ranked by
-   SHA-256("seed|draw-v1|candidate_hash|inspector|entity_key|inspector_id"); the first
-   `inspectors_per_entity` that are not recused from the entity and have capacity left are
-   assigned. If any entity cannot be staffed the draw fails as a whole (`DrawError`).
+   SHA-256("seed|ALG|candidate_hash|inspector|entity_key|inspector_id"); the first
+   k = `inspectors_per_entity` that are not recused from the entity and have capacity left are
+   assigned. draw-v2 only: unless, with them taken, the capacity left could no longer give
+   the R entities after this one k distinct inspectors each (Σ_i min(left_i, R) < k·R, recusals
+   aside); then the k with the most capacity left are assigned, ties in rank order. If any
+   entity cannot be staffed the draw fails as a whole (`DrawError`).
 
 The seed is an integer written as a decimal string (128 bits from os.urandom when not given, so
-JSON readers without big integers keep it exact). Assignment is greedy in plan order: it can fail
-where a cleverer assignment would fit; the error names the entity, and more inspectors or more
-capacity resolve it.
+JSON readers without big integers keep it exact). Assignment is greedy in plan order. draw-v1's
+could fail with capacity to spare (3 inspectors of capacity 60 for 87 entities, 2 each: it
+depended on the seed). draw-v2's never fails without recusals when Σ_i min(capacity_i, E) ≥ k·E
+for the E planned entities (taking the k with the most capacity left keeps that condition for
+the rest), and stays random otherwise: the ranked choice stands whenever it leaves enough.
+With recusals it can still fail where a cleverer assignment would fit; the error names the
+entity, and more inspectors or more capacity resolve it.
 """
 
 from __future__ import annotations
@@ -59,6 +67,7 @@ from services.scoring.supervision import (
 
 __all__ = [
     "ALGORITHM",
+    "ALGORITHMS",
     "MAX_SEED_DIGITS",
     "Candidate",
     "DrawError",
@@ -82,7 +91,8 @@ __all__ = [
     "verify",
 ]
 
-ALGORITHM = "draw-v1"
+ALGORITHM = "draw-v2"  # what new plans are drawn with
+ALGORITHMS = ("draw-v1", ALGORITHM)  # what plans may say (and are verified by)
 MAX_SEED_DIGITS = 80  # a seed is a decimal string; drawn seeds have 39 digits at most
 RANDOM = "random"
 TRIGGERED = "triggered"
@@ -307,10 +317,14 @@ def draw(
     seed: int | None = None,
     triggered: Collection[str] = (),
     most_rankings: int | None = None,
+    algorithm: str = ALGORITHM,
 ) -> InspectionPlan:
     """Draw entities and inspectors; raises `DrawError` (and returns nothing) if unstaffable.
     Staffing ranks every inspector for every drawn entity; more than `most_rankings` of those
-    raises DrawTooLarge before any is computed (None: no bound)."""
+    raises DrawTooLarge before any is computed (None: no bound). `algorithm`: one of
+    ALGORITHMS (an older one only to recompute a plan drawn with it)."""
+    if algorithm not in ALGORITHMS:
+        raise DrawInputError(f"algorithm: {algorithm!r} is not one of {ALGORITHMS}")
     _check_inputs(candidates, inspectors, triggered)
     if seed is None:
         seed = int.from_bytes(os.urandom(16), "big")
@@ -331,7 +345,8 @@ def draw(
         eligible = [c for c in pool if rule.redraw_allowed or c.key not in was_drawn]
         ratio = _ratio(rule)
         count = math.ceil(Fraction(ratio) * len(eligible))
-        ranked = sorted(eligible, key=lambda c: (_rank(seed, c_hash, grade, c.key), c.key))
+        ranked = sorted(eligible,
+                        key=lambda c: (_rank(seed, algorithm, c_hash, grade, c.key), c.key))
         picked = ranked[:count]
         strata.append(
             Stratum(
@@ -350,11 +365,11 @@ def draw(
     if most_rankings is not None and len(planned) * len(inspectors) > most_rankings:
         raise DrawTooLarge(f"{len(planned):,} drawn entities × {len(inspectors):,} inspectors "
                            f"exceed {most_rankings:,} rankings")
-    staff = _assign(seed, c_hash, planned, inspectors, policy.inspectors_per_entity)
+    staff = _assign(seed, algorithm, c_hash, planned, inspectors, policy.inspectors_per_entity)
     return InspectionPlan(
         task=task,
         seed=seed,
-        algorithm=ALGORITHM,
+        algorithm=algorithm,
         policy_version=policy.version,
         candidate_hash=c_hash,
         inspector_hash=inspector_hash(inspectors),
@@ -375,6 +390,7 @@ def _ratio(rule: GradeSupervision) -> str:
 
 def _assign(
     seed: int,
+    algorithm: str,
     c_hash: str,
     planned: Sequence[Candidate],
     inspectors: Sequence[Inspector],
@@ -388,8 +404,16 @@ def _assign(
             f"the inspectors' capacity is {total}"
         )
     left = {i.id: i.capacity for i in inspectors}
+    keeps_staffable = algorithm != "draw-v1"
+    if keeps_staffable and not _staffable(left, (), len(planned), per_entity):
+        usable = sum(min(c, len(planned)) for c in left.values())
+        raise DrawError(
+            f"{len(planned)} entities need {need} assignments to {per_entity} distinct "
+            f"inspectors each; no inspector can take an entity twice, so the capacity that "
+            f"counts is {usable}"
+        )
     staff: dict[str, tuple[str, ...]] = {}
-    for c in planned:
+    for n, c in enumerate(planned):
         allowed = [i for i in inspectors if c.key not in i.recusals]
         if len(allowed) < per_entity:
             raise DrawError(
@@ -397,13 +421,20 @@ def _assign(
                 f"{per_entity} are needed"
             )
         ranked = sorted(
-            allowed, key=lambda i: (_rank(seed, c_hash, "inspector", c.key, i.id), i.id)
+            allowed,
+            key=lambda i: (_rank(seed, algorithm, c_hash, "inspector", c.key, i.id), i.id),
         )
-        chosen = [i.id for i in ranked if left[i.id] > 0][:per_entity]
+        open_ = [i.id for i in ranked if left[i.id] > 0]
+        chosen = open_[:per_entity]
+        rest = len(planned) - n - 1
+        if keeps_staffable and not _staffable(left, chosen, rest, per_entity):
+            # Stable sort: equal capacity keeps rank order, so the choice stays random.
+            chosen = sorted(open_, key=lambda i: -left[i])[:per_entity]
         if len(chosen) < per_entity:
             raise DrawError(
-                f"entity {c.key}: only {len(chosen)} inspectors without recusal have capacity "
-                f"left; {per_entity} are needed (add inspectors or capacity)"
+                f"entity {c.key}: only {len(chosen)} of the inspectors not recused from it "
+                f"have capacity left, {per_entity} are needed: the assignment in plan order "
+                "spent the rest (it is greedy: add inspectors or capacity beyond the bare sum)"
             )
         for i in chosen:
             left[i] -= 1
@@ -411,8 +442,16 @@ def _assign(
     return staff
 
 
-def _rank(seed: int, c_hash: str, *parts: str) -> bytes:
-    return hashlib.sha256("|".join((str(seed), ALGORITHM, c_hash, *parts)).encode()).digest()
+def _staffable(left: Mapping[str, int], taking: Collection[str], rest: int,
+               per_entity: int) -> bool:
+    """Whether `rest` more entities can each get `per_entity` distinct inspectors from the
+    capacity `left` once `taking` have taken one each, recusals aside: Σ min(left, rest) ≥
+    per_entity × rest (the flow bound; each inspector serves an entity at most once)."""
+    return sum(min(c - (i in taking), rest) for i, c in left.items()) >= per_entity * rest
+
+
+def _rank(seed: int, algorithm: str, c_hash: str, *parts: str) -> bytes:
+    return hashlib.sha256("|".join((str(seed), algorithm, c_hash, *parts)).encode()).digest()
 
 
 def _lines_hash(lines: Iterable[str]) -> str:
@@ -473,8 +512,8 @@ def verify(
 ) -> VerifyResult:
     """Recompute the plan from its seed and triggered entities and compare every part;
     DrawTooLarge when the recomputation would exceed `most_rankings` (see `draw`)."""
-    if plan.algorithm != ALGORITHM:
-        return VerifyResult(False, [f"algorithm {plan.algorithm!r} is not {ALGORITHM!r}"])
+    if plan.algorithm not in ALGORITHMS:
+        return VerifyResult(False, [f"algorithm {plan.algorithm!r} is not one of {ALGORITHMS}"])
     problems: list[str] = []
     if plan.policy_version != policy.version:
         problems.append(
@@ -484,7 +523,7 @@ def verify(
         again = draw(
             plan.task, candidates, inspectors, policy, previous,
             seed=plan.seed, triggered=plan.triggered & {c.key for c in candidates},
-            most_rankings=most_rankings,
+            most_rankings=most_rankings, algorithm=plan.algorithm,
         )
     except DrawTooLarge:
         raise  # no verdict on the plan: it was not recomputed

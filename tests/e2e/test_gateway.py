@@ -17,6 +17,8 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
+from google.protobuf import descriptor_pb2
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from credit.v1 import (
     common_pb2,
@@ -260,6 +262,23 @@ def test_authentication_failures_are_rate_limited(plat: Platform) -> None:
         assert elsewhere.status_code == 200
 
 
+def test_every_grpc_service_describes_itself_by_reflection(plat: Platform) -> None:
+    """What grpcurl needs: each service's file descriptor, not only its name."""
+    for address, service in ((plat.records, "credit.v1.RecordsService"),
+                             (plat.scoring, "credit.v1.ScoringService"),
+                             (plat.grpc, "credit.v1.GatewayService")):
+        with grpc.insecure_channel(address) as channel:
+            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+            reply = next(iter(stub.ServerReflectionInfo(iter([
+                reflection_pb2.ServerReflectionRequest(file_containing_symbol=service)]),
+                timeout=10)))
+        assert reply.WhichOneof("message_response") == "file_descriptor_response", (
+            service, reply)
+        files = [descriptor_pb2.FileDescriptorProto.FromString(raw)
+                 for raw in reply.file_descriptor_response.file_descriptor_proto]
+        assert service.rsplit(".", 1)[1] in [s.name for f in files for s in f.service]
+
+
 def test_grpc_facade_serves_regulators_and_resumes_the_watch(plat: Platform) -> None:
     reg = bearer("dev-regulator")
     with grpc.insecure_channel(plat.grpc) as channel:
@@ -356,6 +375,13 @@ def test_inspection_plan_is_drawn_viewed_verified_and_its_results_published(
         unnamed = planner.post("/api/v1/inspection-plans", json=draw)
         assert unnamed.status_code == 400, unnamed.text
         assert unnamed.json()["details"][0]["field_violations"][0]["field"] == "department"
+        # A field the API does not define is refused, never ignored: the gRPC name
+        # `region_prefix` sent here would otherwise have drawn from the whole province.
+        for wrong in ({**draw, "filter": {"region_prefix": "2201"}}, {**draw, "sead": "1"}):
+            refused = dept.post("/api/v1/inspection-plans", json=wrong)
+            assert refused.status_code == 400, refused.text
+            violation = refused.json()["details"][0]["field_violations"][0]
+            assert violation["field"] in ("filter.region_prefix", "sead"), violation
         drawn = dept.post("/api/v1/inspection-plans", json=draw)
         assert drawn.status_code == 200, drawn.text
         plan = drawn.json()

@@ -223,6 +223,63 @@ def test_too_few_inspectors_fail_the_whole_draw() -> None:
         plan_of(inspectors=tight)
 
 
+def _all_inspected(n: int, inspectors: list[Inspector], seed: int,
+                   algorithm: str = ALGORITHM) -> InspectionPlan:
+    """n D-grade entities, all triggered: every one is planned and staffed."""
+    candidates = [Candidate(f"E{i:04d}", "D") for i in range(n)]
+    return plan_of(candidates=candidates, inspectors=inspectors, seed=seed,
+                   triggered=[c.key for c in candidates], algorithm=algorithm)
+
+
+def test_draw_v2_staffs_whenever_the_capacity_allows_it() -> None:
+    # 87 entities, 2 inspectors each, 3 inspectors of capacity 58: exactly enough. draw-v1's
+    # greedy ranked choice ran one inspector dry before the end for some seeds.
+    trio = [Inspector(f"I{i}", f"检查员{i}", "market_supervision", 58) for i in range(3)]
+    v1_failed = 0
+    for seed in range(1, 31):
+        plan = _all_inspected(87, trio, seed)
+        load = Counter(i for e in plan.entities for i in e.inspectors)
+        assert all(len(set(e.inspectors)) == 2 for e in plan.entities)
+        assert load == {"I0": 58, "I1": 58, "I2": 58}
+        assert verify(plan, [Candidate(f"E{i:04d}", "D") for i in range(87)], trio,
+                      POLICY).ok
+        try:
+            _all_inspected(87, trio, seed, algorithm="draw-v1")
+        except DrawError:
+            v1_failed += 1
+    assert v1_failed > 0  # the case draw-v2 exists for
+    # Unequal capacities: the large one must take every entity, and does.
+    uneven = [Inspector("big", "甲", "m", 100), Inspector("s1", "乙", "m", 5),
+              Inspector("s2", "丙", "m", 5)]
+    for seed in range(1, 11):
+        plan = _all_inspected(10, uneven, seed)
+        assert all("big" in e.inspectors for e in plan.entities)
+    # Capacity an inspector cannot use (it may take each entity once) does not count.
+    with pytest.raises(DrawError, match="the capacity that counts is 16"):
+        _all_inspected(10, [Inspector("big", "甲", "m", 100), Inspector("s1", "乙", "m", 3),
+                            Inspector("s2", "丙", "m", 3)], 1)
+
+
+def test_draw_v2_keeps_the_ranked_choice_while_capacity_is_ample() -> None:
+    plan = plan_of()
+    c_hash = candidate_hash(CANDIDATES)
+    for e in plan.entities:
+        ranked = sorted(INSPECTORS, key=lambda i: hashlib.sha256(
+            f"{plan.seed}|{ALGORITHM}|{c_hash}|inspector|{e.key}|{i.id}".encode()).digest())
+        assert list(e.inspectors) == [i.id for i in ranked[:2]]
+
+
+def test_plans_drawn_with_draw_v1_still_verify() -> None:
+    old = plan_of(algorithm="draw-v1")
+    assert old.algorithm == "draw-v1" and verify(old, CANDIDATES, INSPECTORS, POLICY).ok
+    assert keys(old) != keys(plan_of())  # the version is part of every ranking
+    with pytest.raises(DrawInputError, match="algorithm"):
+        plan_of(algorithm="draw-v0")
+    unknown = verify(dataclasses.replace(old, algorithm="draw-v9"), CANDIDATES, INSPECTORS,
+                     POLICY)
+    assert not unknown.ok and "draw-v9" in unknown.problems[0]
+
+
 @pytest.mark.parametrize(
     ("candidates", "inspectors", "match"),
     [

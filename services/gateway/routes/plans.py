@@ -19,6 +19,7 @@ from services.gateway.params import (
     Industry,
     KindName,
     PageToken,
+    RequestBody,
     SourceName,
     entity_ref,
     kind_enum,
@@ -38,12 +39,12 @@ PlanId = Annotated[str, Path(pattern=PLAN_ID, description="the plan_id a draw re
 PLAN_DOC = ok(scoring_pb2.InspectionPlan, "InspectionPlan (scoring.proto) as JSON")
 
 
-class FilterBody(BaseModel):
-    grades: list[Grade] = []
+class FilterBody(RequestBody):
+    grades: list[Grade] = Field(default_factory=list)
     region: str = Field(default="", pattern=r"^(\d{2}(\d{2}){0,2})?$")
-    industries: list[Industry] = []
-    sources: list[SourceName] = []
-    kinds: list[KindName] = []
+    industries: list[Industry] = Field(default_factory=list)
+    sources: list[SourceName] = Field(default_factory=list)
+    kinds: list[KindName] = Field(default_factory=list)
 
     def proto(self) -> scoring_pb2.GradeFilter:
         return scoring_pb2.GradeFilter(
@@ -52,14 +53,14 @@ class FilterBody(BaseModel):
             kinds=[kind_enum(k) for k in self.kinds])
 
 
-class InspectorBody(BaseModel):
+class InspectorBody(RequestBody):
     id: str = Field(pattern=IDENT)
     name: str = Field(min_length=1, max_length=100)
     capacity: int = Field(1, ge=1, le=100_000)
     recusals: list[str] = Field([], max_length=1000)
 
 
-class DrawBody(BaseModel):
+class DrawBody(RequestBody):
     request_id: str = Field(pattern=IDENT, description="idempotency key of this draw")
     department: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]{0,63}$",
                                    description="default: the caller's department")
@@ -134,7 +135,7 @@ class Verification(BaseModel):
     plan_hash: str
 
 
-class VerifyBody(BaseModel):
+class VerifyBody(RequestBody):
     # Within the scoring service's 16 MiB messages even in 3-byte (CJK) UTF-8.
     published_json: str = Field(min_length=2, max_length=5_000_000,
                                 description="the published plan document")
@@ -163,7 +164,7 @@ async def _verify(down: Downstream, caller: Caller,
     return {"valid": reply.valid, "problems": list(reply.problems), "plan_hash": reply.plan_hash}
 
 
-class ResultBody(BaseModel):
+class ResultBody(RequestBody):
     entity_key: str = Field(min_length=1, max_length=65)
     outcome: Literal["clear", "corrected", "finding", "not_inspected"]
     summary: str = Field(min_length=1, max_length=2000)

@@ -10,14 +10,14 @@ import grpc
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from google.protobuf.json_format import ParseDict, ParseError
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from credit.v1 import records_pb2
 from services.common.errors import ServiceError
 from services.gateway.auth import APPLICANTS, DEPARTMENTS, SUPERVISORS, Caller, require
 from services.gateway.downstream import Downstream
 from services.gateway.errors import ERROR_RESPONSES
-from services.gateway.params import DATE, AsOf
+from services.gateway.params import DATE, AsOf, RequestBody
 from services.gateway.present import to_json
 from services.gateway.schemas import ok
 from services.gateway.state import downstream
@@ -52,7 +52,7 @@ async def _decide(down: Down, caller: Caller, what: str,
         raise
 
 
-class RepairBody(BaseModel):
+class RepairBody(RequestBody):
     record_id: str = Field(pattern=r"^[0-9]{1,19}$")
     proof: str = Field(min_length=1, max_length=2000,
                        description="proof that the obligation is fulfilled")
@@ -60,13 +60,13 @@ class RepairBody(BaseModel):
     applied_on: str | None = Field(None, pattern=DATE)
 
 
-class RepairDecisionBody(BaseModel):
+class RepairDecisionBody(RequestBody):
     action: Literal["accept", "refuse", "approve", "deny", "extend"]
     reason: str = Field("", max_length=2000)
     on: str | None = Field(None, pattern=DATE)
 
 
-class ObjectionBody(BaseModel):
+class ObjectionBody(RequestBody):
     record_id: str = Field(pattern=r"^[0-9]{1,19}$")
     target: Literal["content", "period", "repair_result"] = Field(
         description="what is disputed: the record's content, its publication period, or a "
@@ -75,7 +75,7 @@ class ObjectionBody(BaseModel):
     filed_on: str | None = Field(None, pattern=DATE)
 
 
-class ObjectionResolutionBody(BaseModel):
+class ObjectionResolutionBody(RequestBody):
     resolution: Literal["upheld_corrected", "upheld_withdrawn", "rejected"]
     reason: str = Field("", max_length=2000)
     on: str | None = Field(None, pattern=DATE)
