@@ -40,6 +40,8 @@ LOCK_CHECK_SECONDS = 5.0
 # Gather events for at most this long (or this many) before re-grading them together.
 IDLE_SECONDS = 0.2
 MAX_EVENTS = 2000
+# A trickle of events just under IDLE_SECONDS apart must not hold a batch open for minutes.
+MAX_GATHER_SECONDS = 1.0
 QUEUED_EVENTS = 10_000  # read ahead of the re-grade in hand, at most
 # 1 while the records feed refuses the stored cursor: nothing is re-graded from the feed
 # until an operator resets it (`python -m services.scoring.regrade --reset-feed-cursor`).
@@ -192,8 +194,12 @@ class ChangeConsumer:
                         return
                     assert isinstance(event, records_pb2.ChangeEvent)
                     kinds, last = {event.entity_key: event.kind}, event
+                    until = time.monotonic() + MAX_GATHER_SECONDS
                     while len(kinds) < MAX_EVENTS:
-                        more = await _take(events, reader, IDLE_SECONDS)
+                        wait = min(IDLE_SECONDS, until - time.monotonic())
+                        if wait <= 0:
+                            break
+                        more = await _take(events, reader, wait)
                         if more is _IDLE:
                             break
                         if more is None:
@@ -209,6 +215,10 @@ class ChangeConsumer:
             finally:
                 reader.cancel()
                 call.cancel()
+                # Retrieved, so a reader that failed (or was cancelled) leaves no warning.
+                await asyncio.wait({reader})
+                if not reader.cancelled():
+                    reader.exception()
 
 
 _IDLE = object()  # _take's answer when nothing came in time
@@ -222,10 +232,14 @@ async def _take(events: asyncio.Queue[records_pb2.ChangeEvent | None],
         return events.get_nowait()
     getter = asyncio.ensure_future(events.get())
     waiting: set[asyncio.Future[Any]] = {getter, reader}
-    done, _ = await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    if getter in done:
+    try:
+        done, _ = await asyncio.wait(waiting, timeout=timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not getter.done():
+            getter.cancel()  # a cancelled get leaves any event it was woken for queued
+    if getter in done and not getter.cancelled():
         return getter.result()
-    getter.cancel()  # a cancelled get leaves any event it was woken for in the queue
     if reader in done:
         reader.result()  # the stream's error; after a clean end its None is queued
     return _IDLE

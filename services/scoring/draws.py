@@ -19,11 +19,14 @@ candidate list, the inspector list, the previous plan's drawn keys and the super
    triggered entities by key, then the random ones in rank order.
 4. Inspectors: for each planned entity in plan order, inspectors are ranked by
    SHA-256("seed|ALG|candidate_hash|inspector|entity_key|inspector_id"); the first
-   k = `inspectors_per_entity` that are not recused from the entity and have capacity left are
-   assigned. draw-v2 only: unless, with them taken, the capacity left could no longer give
-   the R entities after this one k distinct inspectors each (Σ_i min(left_i, R) < k·R, recusals
-   aside); then the k with the most capacity left are assigned, ties in rank order. If any
-   entity cannot be staffed the draw fails as a whole (`DrawError`).
+   k = `inspectors_per_entity` that are not recused from the entity and have capacity left
+   (the open ones, in rank order; rank ties, never seen, by id) are assigned. draw-v2 only:
+   unless, with them taken, the capacity left could no longer give the R entities after this
+   one k distinct inspectors each (Σ_i min(left_i, R) < k·R over all inspectors, recusals
+   aside); then the k open ones with the most capacity left are assigned (capacity ties in rank
+   order). Either way an entity's inspectors are listed in rank order. draw-v2 also fails at
+   once when Σ_i min(capacity_i, E) < k·E for the E planned entities. If any entity cannot be
+   staffed the draw fails as a whole (`DrawError`).
 
 The seed is an integer written as a decimal string (128 bits from os.urandom when not given, so
 JSON readers without big integers keep it exact). Assignment is greedy in plan order. draw-v1's
@@ -427,14 +430,14 @@ def _assign(
         open_ = [i.id for i in ranked if left[i.id] > 0]
         chosen = open_[:per_entity]
         rest = len(planned) - n - 1
-        if keeps_staffable and not _staffable(left, chosen, rest, per_entity):
+        if keeps_staffable and rest and not _staffable(left, set(chosen), rest, per_entity):
             # Stable sort: equal capacity keeps rank order, so the choice stays random.
-            chosen = sorted(open_, key=lambda i: -left[i])[:per_entity]
+            most = set(sorted(open_, key=lambda i: -left[i])[:per_entity])
+            chosen = [i for i in open_ if i in most]  # listed in rank order, as always
         if len(chosen) < per_entity:
             raise DrawError(
                 f"entity {c.key}: only {len(chosen)} of the inspectors not recused from it "
-                f"have capacity left, {per_entity} are needed: the assignment in plan order "
-                "spent the rest (it is greedy: add inspectors or capacity beyond the bare sum)"
+                f"have capacity left, {per_entity} are needed (add inspectors or capacity)"
             )
         for i in chosen:
             left[i] -= 1

@@ -240,6 +240,10 @@ def test_draw_v2_staffs_whenever_the_capacity_allows_it() -> None:
         plan = _all_inspected(87, trio, seed)
         load = Counter(i for e in plan.entities for i in e.inspectors)
         assert all(len(set(e.inspectors)) == 2 for e in plan.entities)
+        for e in plan.entities:  # listed in rank order, also where capacity decided
+            assert list(e.inspectors) == sorted(e.inspectors, key=lambda i, k=e.key: (
+                hashlib.sha256(f"{seed}|{ALGORITHM}|{plan.candidate_hash}|inspector|{k}|{i}"
+                               .encode()).digest(), i))
         assert load == {"I0": 58, "I1": 58, "I2": 58}
         assert verify(plan, [Candidate(f"E{i:04d}", "D") for i in range(87)], trio,
                       POLICY).ok
