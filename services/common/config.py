@@ -23,6 +23,8 @@ from datetime import date
 from pathlib import Path
 from typing import Literal, TypeVar, overload
 
+from services.common.codes import china_today
+
 __all__ = [
     "DEFAULT_MAX_CONCURRENT_RPCS",
     "DEFAULT_MAX_MESSAGE_BYTES",
@@ -426,5 +428,5 @@ def fixed_today(env: Mapping[str, str] | None = None) -> date | None:
 
 
 def clock(fixed: date | None) -> Callable[[], date]:
-    """The service's idea of today: the pinned date, else the calendar's."""
-    return (lambda: fixed) if fixed is not None else date.today
+    """The service's idea of today: the pinned date, else today in China."""
+    return (lambda: fixed) if fixed is not None else china_today

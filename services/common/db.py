@@ -453,6 +453,11 @@ def migrate(engine: Engine, script_location: Path, schema: str, revision: str = 
     PostgreSQL); `down` goes back to an older one."""
     with engine.begin() as conn:
         if is_postgres(conn):
+            # Replicas starting together migrate one at a time (held to commit); the others
+            # then find the schema at head. Unlocked, they collided in the catalog and most
+            # exited with a traceback on a first deploy.
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                         {"key": f"credit.migrate.{schema}"})
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         cfg = Config()
         cfg.set_main_option("script_location", str(script_location))

@@ -78,7 +78,11 @@ class GatewaySettings:
                                         max_value=3600, env=env),
             list_cache_seconds=env_float("GATEWAY_LIST_CACHE_SECONDS", 2.0, min_value=0,
                                          max_value=300, env=env),
-            max_body_bytes=env_int("GATEWAY_MAX_BODY_BYTES", 64 * 1024 * 1024,
+            # The largest body is a published plan document sent for verification (at most
+            # 5,000,000 characters, ~5–7 MB as JSON text). A body is parsed before it is
+            # validated, and parsing costs far more memory than its bytes (8 MiB of nested
+            # empty arrays: ~200 MB), so this bound is what keeps a worker inside its limit.
+            max_body_bytes=env_int("GATEWAY_MAX_BODY_BYTES", 8 * 1024 * 1024,
                                    min_value=1024, max_value=1024**3, env=env),
         )
 

@@ -41,6 +41,7 @@ from services.common.auth import Principal
 from services.common.codes import (
     USCC_ALPHABET,
     PersonalIdProtector,
+    china_today,
     resident_id_check_char,
     uscc_check_char,
 )
@@ -840,7 +841,7 @@ def _amount(violation: str, u_level: float, u_snap: float, sev: float) -> str:
 
 
 def _today(today: date | None) -> date:
-    return today or date.today()
+    return today or china_today()
 
 
 def entities(seed: int, n: int, *, records_per_entity: float = 3.0,
@@ -1040,7 +1041,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"demo: {exc} (the loader reads the records service's settings; for local use "
               "set CREDIT_AUTH_MODE=dev)", file=sys.stderr)
         return 2
-    today = settings.fixed_today or date.today()
+    today = settings.fixed_today or china_today()
     store = open_store(args.database_url or settings.database_url, pii_key=settings.pii_key,
                        clock=lambda: today)
     try:

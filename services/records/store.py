@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.common.codes import PersonalIdProtector
+from services.common.codes import PersonalIdProtector, china_today
 from services.common.db import make_engine, migrate, session_factory, writer
 from services.common.workdays import WorkCalendar, default_calendar
 from services.records import audit
@@ -28,7 +28,7 @@ class Store:
     engine: Engine
     protector: PersonalIdProtector
     calendar: WorkCalendar
-    clock: Callable[[], date] = field(default=date.today)
+    clock: Callable[[], date] = field(default=china_today)
     # Committed rule-text ids by digest (see ingest.rule_texts); per store, per database.
     text_ids: dict[str, int] = field(default_factory=dict)
     _factory: sessionmaker[Session] = field(init=False)
@@ -56,7 +56,7 @@ def open_store(url: str, *, pii_key: bytes = _READ_ONLY_KEY, migrate_schema: boo
     if migrate_schema:
         migrate(engine, MIGRATIONS, SCHEMA)
     return Store(engine, PersonalIdProtector(pii_key), calendar or default_calendar(),
-                 clock or date.today)
+                 clock or china_today)
 
 
 def now() -> datetime:

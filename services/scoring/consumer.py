@@ -19,11 +19,11 @@ from typing import Any
 
 import grpc
 from prometheus_client import Gauge
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from credit.v1 import records_pb2, records_pb2_grpc
 from services.common.db import SessionLock
-from services.records.audit import FEED_TIP_METADATA
+from services.records.audit import FEED_TIP_METADATA, feed_tip
 from services.scoring.evaluate import Model
 from services.scoring.features import feature_rows
 from services.scoring.models import ConsumerCursor
@@ -42,6 +42,8 @@ IDLE_SECONDS = 0.2
 MAX_EVENTS = 2000
 # A trickle of events just under IDLE_SECONDS apart must not hold a batch open for minutes.
 MAX_GATHER_SECONDS = 1.0
+# How long a re-grade waits for a lagging read replica before it fails (and is retried).
+REPLICA_WAIT_SECONDS = 30.0
 QUEUED_EVENTS = 10_000  # read ahead of the re-grade in hand, at most
 # 1 while the records feed refuses the stored cursor: nothing is re-graded from the feed
 # until an operator resets it (`python -m services.scoring.regrade --reset-feed-cursor`).
@@ -51,6 +53,24 @@ CURSOR_REFUSED = Gauge("scoring_feed_cursor_refused",
                        "event re-grading has stopped")
 # The feed's answers to a cursor it no longer knows (see WatchChanges in records.proto).
 _REFUSED = (grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.FAILED_PRECONDITION)
+
+
+class ReplicaBehind(RuntimeError):
+    """The records database scoring reads has not yet applied the events it is told of."""
+
+
+def _wait_for_feed(conn: Connection, seq: int) -> None:
+    """Returns once `conn` sees the change feed up to `seq`. The events come from the records
+    service (its primary); the features from SCORING_RECORDS_DATABASE_URL, which may be a
+    replica: read before it has replayed them, an entity would be graded on its old file and
+    the cursor would still move past the change."""
+    deadline = time.monotonic() + REPLICA_WAIT_SECONDS
+    while (tip := feed_tip(conn)) < seq:
+        conn.rollback()  # the next look takes a new snapshot
+        if time.monotonic() > deadline:
+            raise ReplicaBehind(f"the records database read for features is at event {tip}, "
+                                f"the change feed at {seq}: is the replica lagging?")
+        time.sleep(0.1)
 
 
 class LostFeedLock(RuntimeError):
@@ -81,6 +101,7 @@ class ChangeConsumer:
         as_of, model = self.today(), self.model()
         rows = []
         with self.records.connect() as conn:
+            _wait_for_feed(conn, last_seq)
             for batch in feature_rows(conn, as_of, entity_keys=sorted(kinds)):
                 rows += grade_rows(model, self.policy, batch)
         by_cause: dict[str, list[object]] = {}

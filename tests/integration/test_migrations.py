@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -92,3 +95,28 @@ def test_0003_refuses_a_feed_that_does_not_match_the_audit_log(db_url: str) -> N
                 "version_table_schema": _schema(conn)}).get_current_revision() == "0002"
     finally:
         engine.dispose()
+
+
+_START = """
+import sys
+from services.records.store import open_store
+from services.scoring.store import open_grade_store
+open_store(sys.argv[1]).engine.dispose()
+open_grade_store(sys.argv[1]).engine.dispose()
+"""
+
+
+@pytest.mark.postgres
+def test_replicas_starting_together_migrate_one_at_a_time(pg_url: str) -> None:
+    # A first deploy starts every replica at once on an empty database: unlocked, their
+    # CREATE SCHEMA and CREATE TABLE collided in the catalog and most of them failed.
+    root = Path(__file__).resolve().parents[2]
+    starts = [subprocess.Popen([sys.executable, "-c", _START, pg_url], cwd=root,
+                               stderr=subprocess.PIPE) for _ in range(3)]
+    errors = [p.communicate(timeout=120)[1].decode() for p in starts]
+    assert [p.returncode for p in starts] == [0, 0, 0], errors
+    store = open_store(pg_url)
+    with store.engine.connect() as conn:
+        assert MigrationContext.configure(conn, opts={"version_table_schema": SCHEMA}
+                                          ).get_current_revision() is not None
+    store.engine.dispose()

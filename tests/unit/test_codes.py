@@ -339,3 +339,17 @@ def test_check_text_strips_bounds_and_refuses_control_characters() -> None:
         assert [f for f, _ in out] == ["summary"], value
     optional: list[tuple[str, str]] = []
     assert check_text("", "summary", 10, optional, required=False) == "" and not optional
+
+
+def test_today_is_the_date_in_china_whatever_the_host_zone() -> None:
+    # 2026-11-28 23:30 UTC is already 2026-11-29 07:30 in Beijing.
+    from datetime import UTC, datetime
+
+    from services.common.codes import CHINA_TZ, china_today
+    from services.common.config import clock
+
+    late_utc = datetime(2026, 11, 28, 23, 30, tzinfo=UTC)
+    assert late_utc.astimezone(CHINA_TZ).date().isoformat() == "2026-11-29"
+    assert china_today() == datetime.now(CHINA_TZ).date()
+    assert clock(None) is china_today
+    assert clock(date(2025, 11, 20))() == date(2025, 11, 20)

@@ -113,3 +113,43 @@ def test_production_believes_forwarded_addresses_from_the_ingress_only() -> None
            for c in doc["spec"]["template"]["spec"]["containers"] for e in c["env"]]
     (allowed,) = [e["value"] for e in env if e["name"] == "FORWARDED_ALLOW_IPS"]
     assert allowed not in ("127.0.0.1", "*") and "/" in allowed  # a network, not everyone
+
+
+def _env_seconds(container: dict[str, Any], name: str) -> float:
+    return float(next(e["value"] for e in container["env"] if e["name"] == name))
+
+
+def test_pods_get_time_to_migrate_and_to_drain() -> None:
+    """Liveness waits for a startup probe (migrations run before the port opens), and the
+    termination grace covers preStop, the gRPC drain and, for the gateway, the HTTP worker."""
+    for dep in (d for d in _render(K8S / "base") if d["kind"] == "Deployment"):
+        name = dep["metadata"]["name"]
+        pod = dep["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        startup = container["startupProbe"]
+        assert "grpc" in startup and startup["periodSeconds"] * startup["failureThreshold"] >= 300
+        pre_stop = float(container["lifecycle"]["preStop"]["exec"]["command"][1])
+        drain = _env_seconds(container, f"{name.upper()}_SHUTDOWN_GRACE_SECONDS")
+        http_worker = 10 if name == "gateway" else 0  # services/gateway/httpd.py
+        assert pod["terminationGracePeriodSeconds"] > pre_stop + drain + http_worker, name
+
+
+def test_the_regrade_job_runs_the_production_image() -> None:
+    def images(directory: Path) -> list[dict[str, Any]]:
+        return list(_load(directory / "kustomization.yaml")[0]["images"])
+
+    assert images(K8S / "jobs" / "regrade") == images(K8S / "overlays" / "production")
+
+
+def test_production_autoscalers_keep_the_production_replica_counts() -> None:
+    overlay = _load(K8S / "overlays" / "production" / "kustomization.yaml")[0]
+    set_to: dict[tuple[str, str], int] = {}  # (object name, field) → value the patch sets
+    for p in overlay["patches"]:
+        doc = yaml.safe_load(p["patch"])
+        if isinstance(doc, list):  # JSON patches
+            for op in doc:
+                set_to[(p["target"]["name"], op["path"].rsplit("/", 1)[1])] = op["value"]
+    replicas = {name: n for (name, field), n in set_to.items() if field == "replicas"}
+    assert replicas
+    for name, n in replicas.items():
+        assert set_to.get((name, "minReplicas"), 0) >= n, name
