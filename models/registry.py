@@ -96,6 +96,10 @@ def default_artifact_dir(root: Path | None = None) -> Path:
     return _root(root) / default_version(root)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def load_dir(directory: Path) -> tuple[Scorecard, dict[str, Any]]:
     """Load and cross-check one artifact directory: (scorecard, metadata)."""
     directory = Path(directory)
@@ -109,17 +113,19 @@ def load_dir(directory: Path) -> tuple[Scorecard, dict[str, Any]]:
     except OSError as exc:
         raise ModelArtifactError(card_path, f"unreadable ({exc})") from None
     try:
-        card = Scorecard.load(card_path)
+        card = Scorecard.loads(raw)  # the very bytes the checksum below is taken of
     except ScorecardFormatError as exc:
         raise ModelArtifactError(card_path, exc.reason) from None
 
     meta_path = directory / METADATA_FILE
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        # Strict JSON: NaN or Infinity would reach GetModelCard's clients as invalid JSON.
+        meta = json.loads(meta_path.read_text(encoding="utf-8"), parse_constant=_no_constant)
     except FileNotFoundError:
         raise ModelArtifactError(meta_path, "missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelArtifactError(meta_path, f"unreadable or not JSON ({exc})") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelArtifactError(meta_path, f"unreadable or not JSON ({str(exc)[:200]})"
+                                 ) from None
     if not isinstance(meta, dict):
         raise ModelArtifactError(meta_path, "expected a JSON object")
     if meta.get("version") != directory.name:

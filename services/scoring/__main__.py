@@ -23,14 +23,15 @@ from services.scoring.supervision import default_supervision
 
 def main() -> None:
     settings = settings_or_exit("scoring", ScoringSettings.from_env)
-    source = ModelSource(settings.model_dir, settings.model_registry)
+    policy = default_policy()
+    source = ModelSource(settings.model_dir, settings.model_registry, policy.version)
     # A corrupt or incompatible artifact stops the start with the reason (ModelArtifactError);
     # later, a bad one is refused and the serving model stays (ModelSource.follow).
     model, model_dir = source.load()
     records = make_engine(settings.records_database_url, RECORDS_SCHEMA)
     grades = open_grade_store(settings.database_url)
     servicer = ScoringServicer(
-        Evaluator(model, default_policy(), default_supervision()),
+        Evaluator(model, policy, default_supervision()),
         records, grades, PersonalIdProtector(settings.pii_key),
         clock(settings.fixed_today), model_dir, settings.records_address,
         regrade_batch=settings.regrade_batch, evaluate_lanes=settings.evaluate_lanes)

@@ -265,8 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.batch < 1:
         ap.error("--batch must be at least 1")
     as_of = args.as_of or clock(fixed_today())()
+    policy = default_policy()
     source = ModelSource(args.model_dir or env_path("SCORING_MODEL_DIR"),
-                         env_path("SCORING_MODEL_REGISTRY"))
+                         env_path("SCORING_MODEL_REGISTRY"), policy.version)
     try:
         model, _ = source.load()
     except ModelArtifactError as exc:
@@ -280,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Read before the grades' snapshot: every event up to it is in what they read.
             with records.connect() as conn:
                 head = feed_head(conn)
-        stats = regrade_all(records, store, model, default_policy(),
+        stats = regrade_all(records, store, model, policy,
                             as_of, shard=shard, progress=sys.stderr, batch=args.batch)
         if head is not None:
             with store.writer() as session:

@@ -1054,16 +1054,29 @@ class Scorecard:
     def load(cls, path: str | os.PathLike[str]) -> Scorecard:
         """Read and strictly validate an artifact; OSError if unreadable, else
         ScorecardFormatError for anything malformed."""
-        raw = Path(path).read_bytes()
+        return cls.loads(Path(path).read_bytes())
+
+    @classmethod
+    def loads(cls, raw: bytes) -> Scorecard:
+        """An artifact's bytes, strictly validated: ScorecardFormatError for anything
+        malformed, hostile input included (numbers beyond float or int64, deep nesting)."""
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ScorecardFormatError(f"not UTF-8 text ({exc})") from exc
         try:
             data = json.loads(text, parse_constant=_reject_constant)
-        except json.JSONDecodeError as exc:
-            raise ScorecardFormatError(f"not valid JSON ({exc})") from exc
-        return cls.from_dict(data)
+        except (json.JSONDecodeError, RecursionError, ValueError) as exc:
+            # ValueError: e.g. an integer of more digits than int() converts.
+            raise ScorecardFormatError(f"not valid JSON ({type(exc).__name__}: "
+                                       f"{str(exc)[:200]})") from None
+        try:
+            return cls.from_dict(data)
+        except ScorecardFormatError:
+            raise
+        except (OverflowError, RecursionError, TypeError, ValueError) as exc:
+            raise ScorecardFormatError(f"a value out of range ({type(exc).__name__}: "
+                                       f"{str(exc)[:200]})") from None
 
 
 # --------------------------------------------------------------------------------------------

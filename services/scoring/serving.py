@@ -10,7 +10,6 @@ log and in `scoring_model_reload_failures_total`; the previous model keeps servi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -39,9 +38,19 @@ MODEL_INFO = Gauge("scoring_model_info", "The serving model (value 1)", ["versio
 MODEL_CARD_FILE = "model_card.md"
 
 
-def load_model(directory: Path) -> Model:
-    """Loads and checks an artifact; ModelArtifactError names the file and the reason."""
+def load_model(directory: Path, policy_version: str | None = None) -> Model:
+    """Loads and checks an artifact; ModelArtifactError names the file and the reason.
+    With `policy_version`, the model must have been trained for that grade policy: its
+    points must be on the policy's scale, or the thresholds grade everyone wrongly."""
     card, metadata = load_dir(directory)
+    if policy_version is not None:
+        policy = metadata.get("policy")
+        fits = policy.get("compatible_versions") if isinstance(policy, dict) else None
+        if not isinstance(fits, list) or policy_version not in fits:
+            raise ModelArtifactError(
+                directory / METADATA_FILE,
+                f"made for grade policies {fits!r}, not {policy_version!r} that this service "
+                "grades with: its points may be on another scale")
     # GetModelCard serves it: an artifact without a readable card (e.g. half copied) is as
     # incomplete as one without its scorecard.
     try:
@@ -60,9 +69,14 @@ def load_model(directory: Path) -> Model:
 class ModelSource:
     """The artifact location and the identity of what was last loaded from it."""
 
-    def __init__(self, fixed_dir: Path | None, registry: Path | None = None) -> None:
+    def __init__(self, fixed_dir: Path | None, registry: Path | None = None,
+                 policy_version: str | None = None) -> None:
         self.fixed_dir, self.registry = fixed_dir, registry
+        self.policy_version = policy_version  # the grade policy a model must be made for
         self.loaded: tuple[Path, tuple[float, ...]] | None = None
+        # What the last load read (stamped before reading): a refused artifact is remembered
+        # as it was then, so a deploy that completes during the refusal is still noticed.
+        self._attempted: tuple[Path, tuple[float, ...]] | None = None
         self._refused_pointer: tuple[float, ...] | None = None
 
     def directory(self) -> Path:
@@ -86,7 +100,8 @@ class ModelSource:
         it serves."""
         directory = self.directory()
         stamp = self._stamp(directory)
-        model = load_model(directory)
+        self._attempted = (directory, stamp)
+        model = load_model(directory, self.policy_version)
         self.loaded = (directory, stamp)
         return model, directory
 
@@ -122,8 +137,8 @@ class ModelSource:
                 RELOAD_FAILURES.inc()
                 # Remember the refused state so that the log says it once, not every poll.
                 self._refused_pointer = self._pointer()
-                with contextlib.suppress(ModelArtifactError):
-                    self.loaded = (self.directory(), self._stamp(self.directory()))
+                if self._attempted is not None:
+                    self.loaded = self._attempted
                 if isinstance(exc, ModelArtifactError):
                     log.error("model artifact refused; the previous model keeps serving",
                               extra={"path": str(exc.path), "reason": exc.reason})

@@ -3,6 +3,7 @@ artifact on disk, the strict loader, determinism, and the registry on the shippe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import struct
@@ -20,7 +21,9 @@ from services.records import demo
 from services.records.rules.national import add_months
 from services.records.store import open_store
 from services.scoring.features import FEATURE_NAMES
+from services.scoring.policy import default_policy
 from services.scoring.scorecard import Scorecard
+from services.scoring.serving import ModelSource, load_model
 
 TODAY = date(2025, 11, 20)
 SEED = 7
@@ -216,6 +219,33 @@ def _tamper_points(d: Path) -> None:
     (d / "scorecard.json").write_text(json.dumps(data), encoding="utf-8")
 
 
+def _edit_scorecard(d: Path, intercept: str) -> None:
+    """The scorecard's intercept replaced by raw JSON text, the checksum made to match (so
+    only the loader's own checks stand between the text and the service)."""
+    text = (d / "scorecard.json").read_text(encoding="utf-8")
+    start = text.index('"intercept": ')
+    end = min(text.index(c, start) for c in ",\n" if c in text[start:])
+    raw = (text[:start] + intercept + text[end:]).encode()
+    (d / "scorecard.json").write_bytes(raw)
+    meta = json.loads((d / "metadata.json").read_text(encoding="utf-8"))
+    meta["scorecard_sha256"] = hashlib.sha256(raw).hexdigest()
+    (d / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def test_a_model_made_for_another_grade_policy_is_refused(tmp_path: Path) -> None:
+    target = _copy_shipped(tmp_path)
+    policy = default_policy().version
+    assert load_model(target, policy).version == target.name
+    meta = json.loads((target / "metadata.json").read_text(encoding="utf-8"))
+    meta["policy"]["compatible_versions"] = ["grade-policy-2099.1"]
+    (target / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(registry.ModelArtifactError, match="another scale") as info:
+        load_model(target, policy)
+    assert info.value.path == target / "metadata.json"
+    with pytest.raises(registry.ModelArtifactError, match="another scale"):
+        ModelSource(target, None, policy).load()
+
+
 def _swap_model(d: Path) -> None:
     # A valid scorecard, but not the one the metadata (metrics, model card) describes.
     data = json.loads((d / "scorecard.json").read_text(encoding="utf-8"))
@@ -234,6 +264,15 @@ def _swap_model(d: Path) -> None:
     (lambda d: (d / "scorecard.json").unlink(), "scorecard.json", "missing"),
     (lambda d: (d / "metadata.json").write_text("[", encoding="utf-8"), "metadata.json",
      "not JSON"),
+    # Hostile numbers: refused as malformed, never an OverflowError or a traceback.
+    (lambda d: _edit_scorecard(d, '"intercept": 1' + "0" * 400), "scorecard.json",
+     "out of range|not valid JSON"),
+    (lambda d: _edit_scorecard(d, '"intercept": ' + "[" * 100_000), "scorecard.json",
+     "not valid JSON"),
+    (lambda d: (d / "metadata.json").write_text(
+        (d / "metadata.json").read_text(encoding="utf-8").replace(
+            '"auc": ', '"auc": NaN, "was": ', 1), encoding="utf-8"),
+     "metadata.json", "NaN is not JSON"),
 ])
 def test_registry_rejects_a_corrupt_copy(tmp_path: Path, corrupt: Callable[[Path], object],
                                          culprit: str, message: str) -> None:
