@@ -1255,18 +1255,29 @@ def _quantile_cuts(values: FloatArray, bins: int) -> FloatArray:
     return below_max
 
 
+_PSI_MAX_VALUE_BINS: Final = 100
+
+
 def psi(expected_scores: npt.ArrayLike, actual_scores: npt.ArrayLike, bins: int = 10) -> float:
     """Population stability index Σ (a_i − e_i)·ln(a_i / e_i).
 
     Bins are right-closed intervals cut at the quantiles (deciles by default) of the expected
-    sample; repeated quantiles (discrete scores) merge, so there may be fewer bins.  A share of
-    zero is floored at 1e-4 so an empty bin contributes a large but finite term.
+    sample. A discrete score repeats quantiles, which merge: when that leaves fewer bins than
+    asked, each distinct expected value is a bin of its own instead (up to
+    _PSI_MAX_VALUE_BINS of them; else the merged quantile bins stand). A scorecard's score is
+    discrete, and with 85 % of a population at one value its deciles made two bins, which a
+    shift of half the A grades to C did not move. A share of zero is floored at 1e-4 so an
+    empty bin contributes a large but finite term.
     """
     e = _column(expected_scores, "expected_scores")
     a = _column(actual_scores, "actual_scores")
     if e.size == 0 or a.size == 0 or np.isnan(e).any() or np.isnan(a).any():
         raise ValueError("psi needs non-empty samples without NaN")
     cuts = _quantile_cuts(e, bins)
+    if cuts.size + 1 < bins:
+        values = np.unique(e)
+        if values.size <= _PSI_MAX_VALUE_BINS:
+            cuts = values[:-1]
     k = cuts.size + 1
     pe = np.bincount(np.searchsorted(cuts, e, side="left"), minlength=k) / e.size
     pa = np.bincount(np.searchsorted(cuts, a, side="left"), minlength=k) / a.size

@@ -639,6 +639,20 @@ def test_psi_by_hand_identical_and_shifted() -> None:
     assert psi(base, rng.normal(630, 50, 50_000)) > 0.1
 
 
+def test_psi_sees_a_shift_of_a_discrete_score() -> None:
+    # A scorecard's score takes few values; 85 % of this population sits at the top one, so
+    # its deciles collapse. Half of the top moving down to a middle value is a large shift.
+    expected = np.array([636.0] * 850 + [600.0] * 50 + [540.0] * 50 + [480.0] * 50)
+    actual = np.array([636.0] * 425 + [600.0] * 50 + [540.0] * 475 + [480.0] * 50)
+    shares = {636.0: (0.85, 0.425), 600.0: (0.05, 0.05), 540.0: (0.05, 0.475),
+              480.0: (0.05, 0.05)}
+    by_hand = sum((a - e) * math.log(a / e) for e, a in shares.values())
+    assert psi(expected, actual) == pytest.approx(by_hand) and by_hand > 0.25
+    assert psi(expected, expected.copy()) == pytest.approx(0.0, abs=1e-12)
+    # A value the expected sample never took falls in the next bin up (right-closed).
+    assert psi(expected, np.array([620.0] * 1000)) == psi(expected, np.array([636.0] * 1000))
+
+
 def test_calibration_table_by_hand() -> None:
     proba = np.array([0.1, 0.2, 0.3, 0.4, 0.3, 0.1])
     y = np.array([0, 1, 0, 1, 1, 0])
