@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ from services.records.rules.national import add_months
 
 __all__ = [
     "FEATURES",
+    "FEATURE_BY_NAME",
     "FEATURE_NAMES",
     "Feature",
     "FeatureBatch",
@@ -85,11 +87,23 @@ class Feature:
     special: str  # special values and what they mean; "" when there are none
     unit: str = "records"
     value_range: str = "0, 1, 2, …"
+    # The same range as data, for checking values sent from outside (EvaluateBatch).
+    lowest: float = 0.0
+    highest: float = math.inf
+    whole: bool = True
+
+    def out_of_range(self, values: npt.NDArray[np.float64]) -> str | None:
+        """Why some of `values` (NaN aside: a missing value) cannot be this feature."""
+        v = values[~np.isnan(values)]
+        if ((v < self.lowest) | (v > self.highest)).any() or (
+                self.whole and (v != np.floor(v)).any()):
+            return f"{self.name} takes {self.value_range}"
+        return None
 
 
 def _f(name: str, zh: str, en: str, meaning: str, special: str = "", unit: str = "records",
-       value_range: str = "0, 1, 2, …") -> Feature:
-    return Feature(name, zh, en, meaning, special, unit, value_range)
+       value_range: str = "0, 1, 2, …", **domain: Any) -> Feature:
+    return Feature(name, zh, en, meaning, special, unit, value_range, **domain)
 
 
 _CAT_ZH = {"minor": "轻微", "general": "一般", "serious": "严重"}
@@ -107,7 +121,7 @@ FEATURES: tuple[Feature, ...] = (
       for s in SOURCES),
     _f("max_active_severity", "最严重有效失信类别", "Most severe active category",
        "Highest national category among the records in force at as_of.",
-       "0: no active record; 1 轻微, 2 一般, 3 严重", "ordinal", "0..3"),
+       "0: no active record; 1 轻微, 2 一般, 3 严重", "ordinal", "0..3", highest=3),
     _f("n_listed_12m", "近12个月失信记录数", "Records in the last 12 months",
        "Records decided in (as_of − 12 months, as_of], whatever their status now (expired and "
        "repaired ones count)."),
@@ -120,11 +134,12 @@ FEATURES: tuple[Feature, ...] = (
     _f("months_since_last_listed", "距最近失信记录月数", "Months since the last record",
        "Whole months from the latest decision date d ≤ as_of to as_of: the largest m with "
        "as_of − m months ≥ d, so a record lies in the N-month window exactly when this is < N.",
-       "-1: no record decided on or before as_of", "months", "-1, 0, 1, …"),
+       "-1: no record decided on or before as_of", "months", "-1, 0, 1, …", lowest=-1),
     _f("medical_amount_36m", "近36个月医药案件涉案金额", "Medical amount, 36 months",
        "Sum of amount_yuan of medical_procurement records decided in the last 36 months. Only "
        "plain decimal strings (digits and one point, e.g. '500000.00') are summed.",
-       "0 also when no amount is given (顶格 ratings need none)", "yuan", "≥ 0 (real)"),
+       "0 also when no amount is given (顶格 ratings need none)", "yuan", "≥ 0 (real)",
+       whole=False),
     _f("n_repaired", "已修复失信记录数", "Repaired records",
        "Records repaired on or before as_of (status repaired), decided at any time."),
     _f("n_disputed", "异议中失信记录数", "Disputed records",
@@ -147,7 +162,7 @@ FEATURES: tuple[Feature, ...] = (
        "Annual reports (第十三条) on the register for the last two due years as of as_of (year Y "
        "is due by 30 June of Y+1), filed on or before as_of. A young agency shows fewer "
        "without being in breach: years before its establishment are not due.",
-       "-1: not a credit service agency", "reports", "-1, 0..2"),
+       "-1: not a credit service agency", "reports", "-1, 0..2", lowest=-1, highest=2),
     *(_f(f"hr_{t}_36m", f"近36个月人社处罚（{_TIER_ZH[t]}）数",
          f"HR penalties, tier {t}, 36 months",
          f"hr_penalty records decided in the last 36 months whose tier (as found, before any "
@@ -155,9 +170,10 @@ FEATURES: tuple[Feature, ...] = (
     _f("entity_age_years", "主体成立年数", "Entity age",
        "(as_of − established_on) in days / 365.25; for persons from the date of birth.",
        "negative only when as_of precedes establishment (training at past dates)", "years",
-       "real"),
+       "real", lowest=-math.inf, whole=False),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+FEATURE_BY_NAME: dict[str, Feature] = {f.name: f for f in FEATURES}
 assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
 
 # Computed from dates in Python (date arithmetic is not portable SQL); the rest come from SQL.

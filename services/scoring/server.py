@@ -55,6 +55,7 @@ from services.scoring.draws import (
     Published,
 )
 from services.scoring.evaluate import GRADE_INPUTS, Evaluation, Evaluator, Model, grade_columns
+from services.scoring.features import FEATURE_BY_NAME
 from services.scoring.grades import GradeFilter
 from services.scoring.models import Grade, GradeHistory, InspectionPlanRow, InspectionResultRow
 from services.scoring.policy import GRADES, GradeInputs, decide
@@ -387,11 +388,13 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         if np.isinf(matrix).any():
             raise ServiceError.invalid_argument(("features.values", "infinite value"))
         columns = {name: matrix[:, names.index(name)] for name in needed}
-        counts = np.column_stack([columns[n] for n in GRADE_INPUTS]) if rows else np.zeros(0)
-        if rows and (np.isnan(counts).any() or (counts < 0).any()
-                     or (counts != np.floor(counts)).any()):
-            raise ServiceError.invalid_argument(
-                ("features.values", f"{' and '.join(GRADE_INPUTS)} must be whole numbers ≥ 0"))
+        # Each feature's documented range: a negative count would otherwise fall into a bin
+        # (the lowest, often the best) and be scored as if it meant something.
+        violations = [("features.values", why) for name in sorted(needed)
+                      if (why := FEATURE_BY_NAME[name].out_of_range(columns[name]))]
+        violations += [("features.values", f"{name} may not be missing (NaN)")
+                       for name in GRADE_INPUTS if np.isnan(columns[name]).any()]
+        _raise_if(violations)
         graded = grade_columns(model, policy, columns, reasons=with_reasons)
         # Vectorised: grade letters as bytes, scores as one list (a per-row loop here cost
         # about a third of the call at 10,000 rows).

@@ -213,6 +213,13 @@ def test_grade_changes_resume_from_a_cursor(stubs: tuple[Any, Any, str]) -> None
 # ----------------------------------------------------------------------------- batch
 
 
+def _with(matrix: scoring_pb2.FeatureMatrix, name: str, value: float) -> list[float]:
+    """The matrix's values with column `name` of the first row set to `value`."""
+    values = list(matrix.values)
+    values[list(matrix.columns).index(name)] = value
+    return values
+
+
 def test_batch_evaluation_matches_single_evaluations(stubs: tuple[Any, Any, str]) -> None:
     _, scoring, _ = stubs
     keys = [g.entity_key for g in _all_grades(scoring, F(), page_size=1000)[:20]]
@@ -237,9 +244,23 @@ def test_batch_evaluation_matches_single_evaluations(stubs: tuple[Any, Any, str]
             columns=matrix.columns, values=list(matrix.values) * big_copies)),
         scoring_pb2.EvaluateBatchRequest(features=scoring_pb2.FeatureMatrix(
             columns=[f"c{i}" for i in range(MAX_MATRIX_COLUMNS + 1)])),
+        # Outside a feature's range (a negative count, a fractional one): refused, naming it,
+        # not binned into the lowest bin and scored.
+        scoring_pb2.EvaluateBatchRequest(features=scoring_pb2.FeatureMatrix(
+            columns=matrix.columns, values=_with(matrix, "n_listed_36m", -1.0))),
+        scoring_pb2.EvaluateBatchRequest(features=scoring_pb2.FeatureMatrix(
+            columns=matrix.columns, values=_with(matrix, "n_listed_12m", 0.5))),
+        # A missing (NaN) model characteristic is its missing bin, scored as before.
+        scoring_pb2.EvaluateBatchRequest(features=scoring_pb2.FeatureMatrix(
+            columns=matrix.columns, values=_with(matrix, "months_since_last_listed",
+                                                 float("nan")))),
     ]
     answers = list(scoring.EvaluateBatch(iter(requests), metadata=REG, timeout=30))
-    assert len(answers) == 6
+    assert len(answers) == 9
+    for answer, name in ((answers[6], "n_listed_36m"), (answers[7], "n_listed_12m")):
+        assert answer.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+        assert f"{name} takes 0, 1, 2" in answer.error.message
+    assert len(answers[8].rows.scores) == 3
     items = answers[0].items
     assert len(items) == 22
     assert items[3].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
