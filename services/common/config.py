@@ -264,6 +264,11 @@ class ServerSettings:
     keepalive_permit_without_calls: bool = True
     # Clients pinging more often than this get GOAWAY(too_many_pings).
     keepalive_min_ping_interval_seconds: float = 10.0
+    # After this long a client connection is asked to move on (GOAWAY; calls in flight, long
+    # streams included, finish on it): clients keep one connection per channel, so without
+    # it replicas an autoscaler adds would never get the traffic of clients already
+    # connected. 0 = never.
+    max_connection_age_seconds: float = 300.0
     auth_mode: AuthMode = "tokens"
     tokens_file: Path | None = None
     # Failed token attempts a client address may make per window before it is refused
@@ -287,6 +292,7 @@ class ServerSettings:
         ``<P>_MAX_CONCURRENT_RPCS``, ``<P>_SHUTDOWN_GRACE_SECONDS``,
         ``<P>_KEEPALIVE_TIME_SECONDS``, ``<P>_KEEPALIVE_TIMEOUT_SECONDS``,
         ``<P>_KEEPALIVE_PERMIT_WITHOUT_CALLS``, ``<P>_KEEPALIVE_MIN_PING_INTERVAL_SECONDS``,
+        ``<P>_MAX_CONNECTION_AGE_SECONDS`` (0 = never),
         ``CREDIT_AUTH_MODE`` (tokens|dev), ``CREDIT_TOKENS_FILE`` (required for tokens),
         ``CREDIT_AUTH_FAILURES_ALLOWED`` and ``CREDIT_AUTH_FAILURE_WINDOW_SECONDS`` (failed
         token attempts per client address and window, default 10 per 60 s).
@@ -342,6 +348,10 @@ class ServerSettings:
                 max_value=86400,
                 env=env,
             ),
+            max_connection_age_seconds=env_float(
+                p + "MAX_CONNECTION_AGE_SECONDS", 300.0, min_value=0, max_value=86400 * 30,
+                env=env,
+            ),
             auth_mode=auth_mode,
             tokens_file=tokens_file,
             auth_failures_allowed=env_int("CREDIT_AUTH_FAILURES_ALLOWED", 10, min_value=0,
@@ -371,7 +381,23 @@ class ServerSettings:
             # grpc enables SO_REUSEPORT by default, which lets a second instance bind the
             # same port silently and steal half the connections; fail loudly instead.
             ("grpc.so_reuseport", 0),
+            # No grace option: grpc's default lets calls in flight, streams too, run on.
+            *([("grpc.max_connection_age_ms", ms(self.max_connection_age_seconds))]
+              if self.max_connection_age_seconds > 0 else []),
         ]
+
+
+# Every service's client channels (gateway → records and scoring, the change consumer →
+# records): pings find a peer that vanished without closing (a node lost), and a restarted
+# service is reconnected to quickly. The servers allow pings every 10 s.
+CLIENT_CHANNEL_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
+]
 
 
 def pii_key(env: Mapping[str, str] | None, data_dir: Path, *, dev: bool) -> bytes:

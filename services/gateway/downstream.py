@@ -18,6 +18,7 @@ import grpc.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from credit.v1 import records_pb2_grpc, scoring_pb2_grpc
+from services.common.config import CLIENT_CHANNEL_OPTIONS
 from services.common.errors import ServiceError, bad_request_violations
 
 log = logging.getLogger(__name__)
@@ -31,14 +32,6 @@ _PASSED_ON = frozenset({
     grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.FAILED_PRECONDITION,
     grpc.StatusCode.ABORTED, grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.RESOURCE_EXHAUSTED,
 })
-_CHANNEL_OPTIONS = [
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.keepalive_timeout_ms", 10_000),
-    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
-    # Reconnect quickly once a restarted service is back.
-    ("grpc.initial_reconnect_backoff_ms", 200),
-    ("grpc.max_reconnect_backoff_ms", 2_000),
-]
 
 
 def translate(service: str, err: grpc.RpcError) -> ServiceError:
@@ -84,9 +77,9 @@ class Downstream:
 
     def __post_init__(self) -> None:
         self._records_channel = grpc.aio.insecure_channel(self.records_address,
-                                                          options=_CHANNEL_OPTIONS)
+                                                          options=CLIENT_CHANNEL_OPTIONS)
         self._scoring_channel = grpc.aio.insecure_channel(self.scoring_address,
-                                                          options=_CHANNEL_OPTIONS)
+                                                          options=CLIENT_CHANNEL_OPTIONS)
         self.records = records_pb2_grpc.RecordsServiceStub(  # type: ignore[no-untyped-call]
             self._records_channel)
         self.scoring = scoring_pb2_grpc.ScoringServiceStub(  # type: ignore[no-untyped-call]

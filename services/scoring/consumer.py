@@ -22,6 +22,7 @@ from prometheus_client import Gauge
 from sqlalchemy import Connection, Engine, select
 
 from credit.v1 import records_pb2, records_pb2_grpc
+from services.common.config import CLIENT_CHANNEL_OPTIONS
 from services.common.db import SessionLock
 from services.records.audit import FEED_TIP_METADATA, feed_tip
 from services.scoring.evaluate import Model
@@ -185,7 +186,8 @@ class ChangeConsumer:
     async def _follow(self) -> None:
         after, after_hash = await asyncio.to_thread(self.cursor)
         metadata = (("authorization", f"Bearer {self.token}"),) if self.token else None
-        async with grpc.aio.insecure_channel(self.address) as channel:
+        async with grpc.aio.insecure_channel(self.address,
+                                            options=CLIENT_CHANNEL_OPTIONS) as channel:
             stub = records_pb2_grpc.RecordsServiceStub(channel)  # type: ignore[no-untyped-call]
             call = stub.WatchChanges(records_pb2.WatchChangesRequest(
                 after_seq=after, after_hash=after_hash, follow=True, batch_size=MAX_EVENTS),

@@ -81,6 +81,9 @@ def build_handler(probe: Probe) -> grpc.GenericRpcHandler[Any, Any]:
     async def echo(request: bytes, context: Context) -> bytes:
         return request
 
+    async def peer(request: bytes, context: Context) -> bytes:
+        return str(context.peer()).encode()  # the client's address and port: its connection
+
     async def whoami(request: bytes, context: Context) -> bytes:
         p = current_principal()
         return f"{p.name}|{p.department}|{','.join(sorted(p.roles))}".encode()
@@ -140,6 +143,7 @@ def build_handler(probe: Probe) -> grpc.GenericRpcHandler[Any, Any]:
         SERVICE,
         {
             "Echo": grpc.unary_unary_rpc_method_handler(echo),
+            "Peer": grpc.unary_unary_rpc_method_handler(peer),
             "Whoami": grpc.unary_unary_rpc_method_handler(whoami),
             "Invalid": grpc.unary_unary_rpc_method_handler(invalid),
             "Boom": grpc.unary_unary_rpc_method_handler(boom),
@@ -250,6 +254,22 @@ def sample(registry: CollectorRegistry, name: str, method: str, **labels: str) -
 
 
 # --- calls, errors, auth -------------------------------------------------------------
+
+
+async def test_old_connections_are_moved_on_and_calls_in_flight_finish(start: Start) -> None:
+    # An autoscaled replica gets traffic only when clients open new connections.
+    running = await start(max_connection_age_seconds=0.5)
+    async with channel(running) as ch:
+        first = await unary(ch, "Peer")
+        slow = asyncio.ensure_future(unary(ch, "Slow", b"1.5"))  # spans the age
+        await asyncio.sleep(1.2)
+        assert await unary(ch, "Peer") != first  # a new connection, transparently
+        assert await slow == b"done"
+    kept = await start(max_connection_age_seconds=0)
+    async with channel(kept) as ch:
+        first = await unary(ch, "Peer")
+        await asyncio.sleep(0.8)
+        assert await unary(ch, "Peer") == first
 
 
 async def test_unary_ok_and_principal_visible(start: Start) -> None:
