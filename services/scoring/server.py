@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,7 +27,13 @@ from sqlalchemy import Engine, select
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, scoring_pb2_grpc
 from services.common.auth import Principal, current_principal
 from services.common.codes import PersonalIdProtector
-from services.common.db import KeptConnections, decode_id_token, encode_id_token, where_in
+from services.common.db import (
+    KeptConnections,
+    SessionLock,
+    decode_id_token,
+    encode_id_token,
+    where_in,
+)
 from services.common.errors import ServiceError, bad_request_violations, to_status_proto
 from services.records.departments import SOURCE_OWNER
 from services.records.submission import (
@@ -234,6 +241,8 @@ def _acts_for(principal: Principal, department: str) -> bool:
 
 
 log = logging.getLogger(__name__)
+# The advisory lock name of a running Regrade RPC (see _regrade_slot).
+REGRADE_LOCK = "credit.scoring.regrade"
 
 
 class _RegradeCancelled(Exception):
@@ -248,6 +257,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         self.evaluator, self.records, self.grades = evaluator, records, grades
         self.protector, self.today, self.records_address = protector, today, records_address
         self._regrading = asyncio.Lock()
+        self._regrade_lock = SessionLock(grades.engine, REGRADE_LOCK)
         self.regrade_batch = regrade_batch  # entities per committed batch of a Regrade
         self.model_card = _model_card(evaluator.model, model_dir)
         # Evaluate's reads: one statement each, on connections kept out of the pool (one per
@@ -420,9 +430,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                 violations.append(("shard_index", "must be 0 ≤ shard_index < shard_count"))
             shard = (request.shard_index, request.shard_count)
         _raise_if(violations)
-        if self._regrading.locked():
-            raise ServiceError(grpc.StatusCode.ABORTED, "a re-grade is already running")
-        async with self._regrading:
+        async with self._regrade_slot():
             loop = asyncio.get_running_loop()
             queue: asyncio.Queue[scoring_pb2.RegradeProgress] = asyncio.Queue()
             began = time.perf_counter()
@@ -472,6 +480,21 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                                  extra={"entities_done": exc.args[0]})
                     except Exception:  # nobody is left to tell but the log
                         log.exception("re-grade failed after its caller had gone")
+
+    @asynccontextmanager
+    async def _regrade_slot(self) -> AsyncIterator[None]:
+        """One Regrade at a time: in this process (an asyncio lock) and across the scoring
+        replicas sharing the grade store (its advisory lock; always granted on SQLite)."""
+        if self._regrading.locked():
+            raise ServiceError(grpc.StatusCode.ABORTED, "a re-grade is already running")
+        async with self._regrading:
+            if not await asyncio.to_thread(self._regrade_lock.try_acquire):
+                raise ServiceError(grpc.StatusCode.ABORTED,
+                                   "a re-grade is already running on another scoring replica")
+            try:
+                yield
+            finally:
+                await asyncio.to_thread(self._regrade_lock.release)
 
     async def GetGrade(self, request: scoring_pb2.GetGradeRequest,
                        context: Any) -> scoring_pb2.GradeRecord:

@@ -21,6 +21,8 @@ import pytest
 
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, scoring_pb2_grpc
 from models.registry import ARTIFACTS_DIR, default_version
+from services.common.db import SessionLock, make_engine
+from services.scoring.server import REGRADE_LOCK
 from tests.factories import hr, uscc
 from tests.procs import bearer, records_service, service, sqlite_restore
 
@@ -325,3 +327,31 @@ def test_a_reset_of_the_feed_cursor_needs_every_entity() -> None:
          "--shard", "0/2"], cwd=Path(__file__).resolve().parents[2], capture_output=True,
         text=True, timeout=60)
     assert shard.returncode == 2 and "not with --shard" in shard.stderr
+
+
+@pytest.mark.postgres
+def test_a_regrade_runs_on_one_scoring_replica_at_a_time(tmp_path: Path, pg_url: str) -> None:
+    today, records_url = "2025-11-20", f"sqlite:///{tmp_path}/records.db"
+    admin = bearer("dev-admin")
+    with records_service(tmp_path, records_url, CREDIT_TODAY=today) as (r_addr, _, _), \
+            service("scoring", tmp_path, SCORING_RECORDS_DATABASE_URL=records_url,
+                    SCORING_DATABASE_URL=pg_url, SCORING_RECORDS_ADDRESS=r_addr,
+                    SCORING_RECORDS_TOKEN="dev-scoring", CREDIT_TODAY=today) as (addr, _, _), \
+            grpc.insecure_channel(addr) as channel:
+        scoring = scoring_pb2_grpc.ScoringServiceStub(channel)
+        # Another replica sharing the grade store runs one: it holds the advisory lock.
+        engine = make_engine(pg_url, "scoring")
+        other = SessionLock(engine, REGRADE_LOCK)
+        try:
+            assert other.try_acquire()
+            with pytest.raises(grpc.RpcError) as busy:
+                list(scoring.Regrade(scoring_pb2.RegradeRequest(), metadata=admin, timeout=30))
+            assert busy.value.code() == grpc.StatusCode.ABORTED
+            assert "another scoring replica" in (busy.value.details() or "")
+            other.release()
+            progress = list(scoring.Regrade(scoring_pb2.RegradeRequest(), metadata=admin,
+                                            timeout=60))
+            assert progress and progress[-1].done_all
+        finally:
+            other.release()
+            engine.dispose()
