@@ -128,6 +128,9 @@ def test_pods_get_time_to_migrate_and_to_drain() -> None:
         (container,) = pod["containers"]
         startup = container["startupProbe"]
         assert "grpc" in startup and startup["periodSeconds"] * startup["failureThreshold"] >= 300
+        # Health checks count against the concurrency limit: a busy minute is no death.
+        live = container["livenessProbe"]
+        assert live["periodSeconds"] * live.get("failureThreshold", 3) >= 60
         pre_stop = float(container["lifecycle"]["preStop"]["exec"]["command"][1])
         drain = _env_seconds(container, f"{name.upper()}_SHUTDOWN_GRACE_SECONDS")
         http_worker = 10 if name == "gateway" else 0  # services/gateway/httpd.py
