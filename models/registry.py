@@ -96,6 +96,11 @@ def default_artifact_dir(root: Path | None = None) -> Path:
     return _root(root) / default_version(root)
 
 
+# A scorecard is a few characteristics of a few bins: kilobytes. A file far beyond that is no
+# model of ours, and loading it (a 159 MB one took 18 s and 700 MB) would stall the service.
+MAX_SCORECARD_BYTES = 10 * 1024 * 1024
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -107,6 +112,10 @@ def load_dir(directory: Path) -> tuple[Scorecard, dict[str, Any]]:
         raise ModelArtifactError(directory, "no such artifact directory")
     card_path = directory / SCORECARD_FILE
     try:
+        size = card_path.stat().st_size
+        if size > MAX_SCORECARD_BYTES:  # checked before reading it all, let alone parsing
+            raise ModelArtifactError(card_path, f"{size:,} bytes; a scorecard is at most "
+                                                f"{MAX_SCORECARD_BYTES:,}")
         raw = card_path.read_bytes()
     except FileNotFoundError:
         raise ModelArtifactError(card_path, "missing") from None

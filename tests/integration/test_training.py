@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import struct
 from collections.abc import Callable, Iterator
@@ -273,6 +274,9 @@ def _swap_model(d: Path) -> None:
         (d / "metadata.json").read_text(encoding="utf-8").replace(
             '"auc": ', '"auc": NaN, "was": ', 1), encoding="utf-8"),
      "metadata.json", "NaN is not JSON"),
+    # Far beyond any scorecard: refused by its size, before it is read.
+    (lambda d: os.truncate(d / "scorecard.json", registry.MAX_SCORECARD_BYTES + 1),
+     "scorecard.json", "a scorecard is at most"),
 ])
 def test_registry_rejects_a_corrupt_copy(tmp_path: Path, corrupt: Callable[[Path], object],
                                          culprit: str, message: str) -> None:
