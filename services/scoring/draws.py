@@ -14,9 +14,9 @@ candidate list, the inspector list, the previous plan's drawn keys and the super
    draw ratio of 1). drawn = ceil(ratio × eligible) in exact decimal arithmetic, where ratio is
    the grade's draw_ratio, or 0 for a grade not inspected proactively (A: 无事不扰).
 3. Eligible keys are ranked by SHA-256("seed|ALG|candidate_hash|grade|key") ascending (ALG is the
-   plan's algorithm, "draw-v2" or "draw-v1"; ties,
-   never seen in practice, by key); the first `drawn` are taken. Plan order: per grade A→D, the
-   triggered entities by key, then the random ones in rank order.
+   plan's algorithm, "draw-v2" or "draw-v1"; ties, never seen in practice, by key); the first
+   `drawn` are taken. Plan order: per grade A→D, the triggered entities by key, then the random
+   ones in rank order.
 4. Inspectors: for each planned entity in plan order, inspectors are ranked by
    SHA-256("seed|ALG|candidate_hash|inspector|entity_key|inspector_id"); the first
    k = `inspectors_per_entity` that are not recused from the entity and have capacity left
