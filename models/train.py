@@ -563,8 +563,12 @@ def model_card(meta: Mapping[str, Any], card: Scorecard) -> str:
         "records (left out as not yet established: "
         f"{tr['not_established']:,} at T1, {va['not_established']:,} at T2). Features are "
         "computed by `services.scoring.features` exactly as grading computes them (listed, "
-        "not withdrawn, not shielded records decided on or before the snapshot), so nothing "
-        "after a snapshot leaks into its features.", "",
+        "not withdrawn, not shielded records decided on or before the snapshot), so no "
+        "record decided after a snapshot enters its features. They are read as the database "
+        "holds the records today, though: a record entered or corrected after the snapshot "
+        "(while decided before it) counts as it now stands. On history loaded at once, as "
+        "this synthetic one, that changes nothing; on real history it lets later knowledge "
+        "into past snapshots, which flatters the validation.", "",
         "## Label", "",
         f"{meta['label']['definition']}. Horizon {meta['label']['horizon_months']} months "
         "(`services.scoring.features.labels`). Shields do not apply to the label: it is the "
