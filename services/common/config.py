@@ -444,6 +444,13 @@ def database_url(variable: str, sqlite_file: str, env: Mapping[str, str] | None 
     return env_str(variable, f"sqlite:///{data_dir(env) / sqlite_file}", env=env)
 
 
+def database_pool_size(service: str, env: Mapping[str, str] | None = None) -> int:
+    """<SERVICE>_DATABASE_POOL_SIZE: connections an engine keeps (as many again may overflow);
+    the sum over pods must stay under the database's max_connections (see README)."""
+    return env_int(f"{service.upper()}_DATABASE_POOL_SIZE", 10, min_value=2, max_value=200,
+                   env=env)
+
+
 def fixed_today(env: Mapping[str, str] | None = None) -> date | None:
     """CREDIT_TODAY pins "today" for rehearsals and tests; production leaves it unset."""
     value = env_str("CREDIT_TODAY", None, pattern=r"\d{4}-\d{2}-\d{2}", env=env)

@@ -24,7 +24,7 @@ def main() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
     settings = settings_or_exit("records", RecordsSettings.from_env)
     store = open_store(settings.database_url, pii_key=settings.pii_key,
-                       clock=clock(settings.fixed_today))
+                       clock=clock(settings.fixed_today), pool_size=settings.database_pool_size)
     sweeper: asyncio.Task[None] | None = None
 
     async def on_start() -> None:

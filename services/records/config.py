@@ -9,6 +9,7 @@ from datetime import date
 from services.common.config import (
     ServerSettings,
     data_dir,
+    database_pool_size,
     database_url,
     env_float,
     env_int,
@@ -41,6 +42,7 @@ class RecordsSettings:
     sweep_seconds: float
     # Pins "today" for rehearsals and tests (ISO date); production leaves it unset.
     fixed_today: date | None
+    database_pool_size: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RecordsSettings:
@@ -54,4 +56,5 @@ class RecordsSettings:
             sweep_seconds=env_float("RECORDS_SWEEP_SECONDS", 60.0, min_value=0.1,
                                     max_value=86400, env=env),
             fixed_today=fixed_today(env),
+            database_pool_size=database_pool_size("records", env),
         )

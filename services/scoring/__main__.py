@@ -28,8 +28,9 @@ def main() -> None:
     # A corrupt or incompatible artifact stops the start with the reason (ModelArtifactError);
     # later, a bad one is refused and the serving model stays (ModelSource.follow).
     model, model_dir = source.load()
-    records = make_engine(settings.records_database_url, RECORDS_SCHEMA)
-    grades = open_grade_store(settings.database_url)
+    records = make_engine(settings.records_database_url, RECORDS_SCHEMA,
+                          pool_size=settings.database_pool_size)
+    grades = open_grade_store(settings.database_url, pool_size=settings.database_pool_size)
     servicer = ScoringServicer(
         Evaluator(model, policy, default_supervision()),
         records, grades, PersonalIdProtector(settings.pii_key),

@@ -10,6 +10,7 @@ from pathlib import Path
 from services.common.config import (
     ServerSettings,
     data_dir,
+    database_pool_size,
     database_url,
     env_float,
     env_int,
@@ -50,6 +51,8 @@ class ScoringSettings:
     # against 1,270 with 2.1 for two: the GIL hand-offs between the threads); more helps when
     # many calls ask for different dates (one query per date) against a distant database.
     evaluate_lanes: int
+    # Per engine (the records read and the grade store); Evaluate keeps one per lane.
+    database_pool_size: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ScoringSettings:
@@ -70,6 +73,7 @@ class ScoringSettings:
                                   max_value=1_000_000, env=env),
             evaluate_lanes=env_int("SCORING_EVALUATE_LANES", 1, min_value=1, max_value=32,
                                    env=env),
+            database_pool_size=database_pool_size("scoring", env),
         )
 
 

@@ -882,3 +882,15 @@ def test_dev_mode_only_on_a_loopback_address() -> None:
         with pytest.raises(ConfigError) as exc:
             ServerSettings.from_env("records", 1, 0, env={**dev, "RECORDS_GRPC_ADDRESS": address})
         assert exc.value.variable == "CREDIT_AUTH_MODE" and "loopback" in str(exc.value)
+
+
+def test_database_pool_sizes_are_set_per_service(tmp_path: Path) -> None:
+    from services.records.config import RecordsSettings
+    from services.scoring.config import ScoringSettings
+
+    env = {"CREDIT_AUTH_MODE": "dev", "CREDIT_DATA_DIR": str(tmp_path)}
+    assert RecordsSettings.from_env(env).database_pool_size == 10
+    assert ScoringSettings.from_env({**env, "SCORING_DATABASE_POOL_SIZE": "4"}
+                                    ).database_pool_size == 4
+    with pytest.raises(ConfigError, match="^RECORDS_DATABASE_POOL_SIZE: "):
+        RecordsSettings.from_env({**env, "RECORDS_DATABASE_POOL_SIZE": "1"})
