@@ -892,5 +892,5 @@ def test_database_pool_sizes_are_set_per_service(tmp_path: Path) -> None:
     assert RecordsSettings.from_env(env).database_pool_size == 10
     assert ScoringSettings.from_env({**env, "SCORING_DATABASE_POOL_SIZE": "4"}
                                     ).database_pool_size == 4
-    with pytest.raises(ConfigError, match="^RECORDS_DATABASE_POOL_SIZE: "):
+    with pytest.raises(ConfigError, match=r"^RECORDS_DATABASE_POOL_SIZE: "):
         RecordsSettings.from_env({**env, "RECORDS_DATABASE_POOL_SIZE": "1"})
