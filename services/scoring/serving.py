@@ -98,6 +98,7 @@ class ModelSource:
     def load(self) -> tuple[Model, Path]:
         """The current artifact, checked (raises ModelArtifactError); `serving` says when
         it serves."""
+        self._attempted = None  # (a broken DEFAULT pointer fails before anything is read)
         directory = self.directory()
         stamp = self._stamp(directory)
         self._attempted = (directory, stamp)
