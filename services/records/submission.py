@@ -273,26 +273,25 @@ def _subject(raw: bytes, field: str, protector: PersonalIdProtector, today: date
     return subject
 
 
-def _content_hash(r: records_pb2.RecordSubmission, entity_key: str) -> str:
+def _content_hash(r: records_pb2.RecordSubmission, entity_key: str, *,
+                  whole_subject: bool = False) -> str:
     """SHA-256 of what the record states: the submission with its subject reduced to the
     entity's key. The same record sent with a USCC or a key hashes the same, no clear resident
     ID goes into the hash, and the subject's attributes (name, region, industry: the entity
     register's, not the finding's) stay out, so resending a record after the entity was
-    renamed is no correction of it."""
+    renamed is no correction of it. `whole_subject`: the earlier hash, which kept them."""
     normalised = records_pb2.RecordSubmission()
     normalised.CopyFrom(r)
-    normalised.subject.Clear()
+    if not whole_subject:
+        normalised.subject.Clear()
     normalised.subject.ref.entity_key = entity_key
     return hashlib.sha256(normalised.SerializeToString(deterministic=True)).hexdigest()
 
 
 def legacy_content_hash(sub: Submission) -> str:
     """The content hash stored for records submitted before the subject's attributes were
-    left out (the whole subject, named by key): the identical record again matches either."""
-    normalised = records_pb2.RecordSubmission()
-    normalised.CopyFrom(sub.message)
-    normalised.subject.ref.entity_key = sub.subject.ref.key
-    return hashlib.sha256(normalised.SerializeToString(deterministic=True)).hexdigest()
+    left out: the identical record again matches either."""
+    return _content_hash(sub.message, sub.subject.ref.key, whole_subject=True)
 
 
 # The short violation code stored with a record, per source.

@@ -855,16 +855,12 @@ class Scorecard:
         row that lost points on fewer than `top_n` characteristics gets fewer reasons.  Equal
         losses keep the model's characteristic order.
         """
-        if top_n < 1:
-            raise ValueError(f"top_n must be >= 1, got {top_n}")
         return self._reasons(self.points_matrix(X), top_n)
 
     def score_with_reasons(self, X: Features, top_n: int = 4
                            ) -> tuple[FloatArray, IndexArray, FloatArray]:
         """``score(X)`` and ``reason_code_indices(X, top_n)`` together, each value binned
         once: both read the same points (scoring one entity, the binning is most of it)."""
-        if top_n < 1:
-            raise ValueError(f"top_n must be >= 1, got {top_n}")
         points = self.points_matrix(X)
         # Added column by column from 0.0, as score() adds them: the same float results.
         scores = np.zeros(points.shape[0], dtype=np.float64)
@@ -873,6 +869,8 @@ class Scorecard:
         return (scores, *self._reasons(points, top_n))
 
     def _reasons(self, points: FloatArray, top_n: int) -> tuple[IndexArray, FloatArray]:
+        if top_n < 1:
+            raise ValueError(f"top_n must be >= 1, got {top_n}")
         loss = self._state.best_points[np.newaxis, :] - points
         order = np.argsort(-loss, axis=1, kind="stable")[:, :top_n]
         top = np.take_along_axis(loss, order, axis=1)
