@@ -115,6 +115,34 @@ def make_engine(url: str, schema: str, *, pool_size: int = 10) -> Engine:
                          hide_parameters=True, connect_args={"prepare_threshold": None})
 
 
+@contextmanager
+def snapshot_read(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A read-only session whose statements all see one snapshot: PostgreSQL's REPEATABLE
+    READ READ ONLY (read-only, so it never fails to serialise); on SQLite a read transaction
+    in WAL mode is one already.
+
+    On PostgreSQL its statements are also prepared on the server and run prepared again by
+    later reads on the same pooled connection: for reads of one fixed shape run very often,
+    whose planning costs more than their running (a credit file's: about 1 ms of planning
+    each against 0.2 ms), and only look-ups by key, whose plan cannot go stale as tables grow
+    (see make_engine). It ends with COMMIT, not ROLLBACK: on a ROLLBACK psycopg deallocates
+    every statement the connection has prepared."""
+    with factory() as session:
+        raw = None
+        if is_postgres(session):
+            conn = session.connection()
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            raw = conn.connection.driver_connection
+            assert isinstance(raw, psycopg.Connection)
+            raw.prepare_threshold = 0
+        try:
+            yield session
+            session.commit()
+        finally:
+            if raw is not None:
+                raw.prepare_threshold = None
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -200,15 +200,16 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         as_of = self._today(request.as_of, "as_of")
         store = self.store
 
-        def load() -> records_pb2.CreditFile:
-            with store.sessions() as session:
+        def load() -> records_pb2.CreditFile | None:
+            with store.snapshot() as session:
                 found = queries.credit_file(session, ref.key, as_of,
                                             include_audit=request.include_audit)
-                if found is None:
-                    raise ServiceError.not_found("entity not found")
-                return views.credit_file(found)
+                return None if found is None else views.credit_file(found)
 
-        return await _run(load)
+        # Raised out here: raised inside, the read would end in a ROLLBACK (see snapshot_read).
+        if (message := await _run(load)) is None:
+            raise ServiceError.not_found("entity not found")
+        return message
 
     def _filter(self, request: records_pb2.ListRecordsRequest,
                 public: bool) -> tuple[queries.RecordFilter, int, int]:
@@ -273,9 +274,12 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
                         return records_pb2.ListRecordsResponse()
                     flt = queries.RecordFilter(**{**f.__dict__, "entity_id": eid})
                 rows, last = queries.list_records(session, flt, page_size, after)
-            return records_pb2.ListRecordsResponse(
-                records=[views.record(v, public=public) for v in rows],
+            out = records_pb2.ListRecordsResponse(
                 next_page_token=queries.encode_token(last) if last else "")
+            add = out.records.add
+            for v in rows:
+                views.fill_record(add(), v, public=public)
+            return out
 
         return await _run(load)
 

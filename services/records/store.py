@@ -13,7 +13,7 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.codes import PersonalIdProtector, china_today
-from services.common.db import make_engine, migrate, session_factory, writer
+from services.common.db import make_engine, migrate, session_factory, snapshot_read, writer
 from services.common.workdays import WorkCalendar, default_calendar
 from services.records import audit
 from services.records.models import SCHEMA, Entity
@@ -43,6 +43,11 @@ class Store:
     def sessions(self) -> Iterator[Session]:
         with self._factory() as session:
             yield session
+
+    def snapshot(self) -> AbstractContextManager[Session]:
+        """A read-only session on one snapshot, its statements prepared (see snapshot_read):
+        for the credit file, read by key many times a second and consistent in itself."""
+        return snapshot_read(self._factory)
 
     def writer(self) -> AbstractContextManager[Session]:
         """A write transaction holding the records writer lock (see services.common.db)."""

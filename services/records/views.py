@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from credit.v1 import common_pb2, records_pb2
@@ -58,27 +59,64 @@ def mask_person_name(name: str) -> str:
     return name[:1] + "*" * max(1, len(name) - 1)
 
 
-def record(v: RecordView, *, public: bool = False) -> records_pb2.Record:
+def fill_record(out: records_pb2.Record, v: RecordView, *, public: bool = False) -> None:
+    """Writes a record into `out` (e.g. an element of a file's records): built in place, a
+    large file's records are not copied into it again."""
     r = v.record
-    person = v.entity_kind == "person"
-    return records_pb2.Record(
-        record_id=str(r.id), entity_key="" if public and person else v.entity_key,
-        source=SOURCE_ENUM[r.source], source_record_id=r.source_record_id,
-        department=r.department, version=r.version, decided_on=iso(r.decided_on),
-        decision_number=r.decision_number, summary="" if public and person else r.summary,
-        violation=r.violation, source_level=r.source_level,
-        category=CATEGORY_ENUM.get(r.category or "", 0), listed=r.listed,
-        published=r.published, publication_start=iso(r.publication_start),
-        publication_end=iso(r.publication_end) if r.published else "",
-        repair_eligible_from=iso(r.repair_eligible_from), measures=v.measures,
-        legal_basis=legal_basis(v.legal_basis), notes=[] if public else r.notes,
-        status=STATUS_ENUM[v.status], disputed=r.disputed, shielded=bool(v.shielded),
-        repaired_on=iso(r.repaired_on), withdrawn_on=iso(r.withdrawn_on),
-        entity_name=mask_person_name(v.entity_name) if public and person else v.entity_name,
-        entity_display_id=region_only(v.entity_display_id) if public and person
-        else v.entity_display_id, region_code=v.region_code, industry=v.industry,
-        facts_json="" if public else json.dumps(r.facts, ensure_ascii=False, sort_keys=True),
-    )
+    person = public and v.entity_kind == "person"
+    out.record_id = str(r.id)
+    out.entity_key = "" if person else v.entity_key
+    out.source = SOURCE_ENUM[r.source]
+    out.source_record_id = r.source_record_id
+    out.department = r.department
+    out.version = r.version
+    out.decided_on = iso(r.decided_on)
+    out.decision_number = r.decision_number
+    out.summary = "" if person else r.summary
+    out.violation = r.violation
+    out.source_level = r.source_level
+    out.category = CATEGORY_ENUM.get(r.category or "", 0)
+    out.listed = r.listed
+    out.published = r.published
+    out.publication_start = iso(r.publication_start)
+    out.publication_end = iso(r.publication_end) if r.published else ""
+    out.repair_eligible_from = iso(r.repair_eligible_from)
+    out.MergeFrom(_rule_part(v.measures, v.legal_basis))
+    if not public:
+        out.notes.extend(_notes(r.notes))
+        out.facts_json = r.facts  # the stored JSON text, as the query reads it
+    out.status = STATUS_ENUM[v.status]
+    out.disputed = r.disputed
+    out.shielded = bool(v.shielded)
+    out.repaired_on = iso(r.repaired_on)
+    out.withdrawn_on = iso(r.withdrawn_on)
+    out.entity_name = mask_person_name(v.entity_name) if person else v.entity_name
+    out.entity_display_id = (region_only(v.entity_display_id) if person
+                             else v.entity_display_id)
+    out.region_code = v.region_code
+    out.industry = v.industry
+
+
+# A rule text's measures and legal basis as a message, by the identity of the texts' lists:
+# the read side keeps one list per rule text, shared by all its records (queries.rule_texts),
+# and holding it here keeps its id from being reused while cached.
+_RULE_PARTS: dict[int, tuple[list[str], list[dict[str, Any]], records_pb2.Record]] = {}
+
+
+def _rule_part(measures: list[str], basis: list[dict[str, Any]]) -> records_pb2.Record:
+    hit = _RULE_PARTS.get(id(basis))
+    if hit is None or hit[0] is not measures or hit[1] is not basis:
+        if len(_RULE_PARTS) > 4096:  # rule texts are few; bound it anyway
+            _RULE_PARTS.clear()
+        part = records_pb2.Record(measures=measures, legal_basis=legal_basis(basis))
+        hit = _RULE_PARTS[id(basis)] = (measures, basis, part)
+    return hit[2]
+
+
+@lru_cache(maxsize=4096)
+def _notes(text: str | None) -> tuple[str, ...]:
+    """A record's notes from their JSON text; records of one rule share the same notes."""
+    return tuple(json.loads(text)) if text else ()
 
 
 def repair_notice(row: dict[str, Any], texts: RuleTexts) -> records_pb2.RepairNotice:
@@ -166,9 +204,8 @@ def annual_report(a: models.AnnualReport, entity_key: str) -> records_pb2.Annual
 
 def credit_file(f: CreditFile) -> records_pb2.CreditFile:
     key = f.entity.entity_key
-    return records_pb2.CreditFile(
+    out = records_pb2.CreditFile(
         entity=entity(f.entity), as_of=iso(f.as_of),
-        records=[record(v) for v in f.records],
         repairs=[repair(r) for r in f.repairs],
         objections=[objection(o) for o in f.objections],
         commitments=[commitment(c, key) for c in f.commitments],
@@ -178,3 +215,7 @@ def credit_file(f: CreditFile) -> records_pb2.CreditFile:
                                       object_type=a.object_type, object_id=a.object_id,
                                       detail_json=a.detail, hash=a.hash) for a in f.audit],
     )
+    add = out.records.add
+    for v in f.records:
+        fill_record(add(), v)
+    return out

@@ -4,6 +4,7 @@ agency registers), bulk rows against single look-ups on demo data, shards, and l
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -375,10 +376,12 @@ def _check_against_credit_files(store: Store, as_of: date,
                 "n_active_hr_penalty": sum(r.source == "hr_penalty" for r in active),
                 "n_listed_12m": sum(v.record.decided_on > m12 for v in seen),
                 "n_listed_36m_general": sum(r.category == "general" for r in in36),
-                "medical_amount_36m": float(sum(float(r.facts.get("amount_yuan", 0))
+                # A file's record rows carry their facts as JSON text.
+                "medical_amount_36m": float(sum(float(json.loads(r.facts).get("amount_yuan", 0))
                                                 for r in in36
                                                 if r.source == "medical_procurement")),
-                "hr_grave_36m": sum(r.source == "hr_penalty" and r.facts["tier"] == "grave"
+                "hr_grave_36m": sum(r.source == "hr_penalty"
+                                    and json.loads(r.facts)["tier"] == "grave"
                                     for r in in36),
                 "months_since_last_listed": max(
                     (m for m in range(200) if seen and add_months(as_of, -m) >= max(

@@ -3,6 +3,7 @@ change feed and audit trail."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlalchemy import func, select, text, update
 
 from credit.v1 import records_pb2
 from services.common.errors import ServiceError
-from services.records import queries, workflows
+from services.records import queries, views, workflows
 from services.records.audit import verify_database
 from services.records.ingest import ingest
 from services.records.models import AuditEntry, Record, RecordVersion, RuleText
@@ -41,7 +42,7 @@ def _count(store: Store, model: type) -> int:
 
 
 def _file(store: Store, code: str, as_of: date = TODAY) -> queries.CreditFile:
-    with store.sessions() as s:
+    with store.snapshot() as s:  # as GetCreditFile reads it
         found = queries.credit_file(s, code, as_of, include_audit=True)
         assert found is not None
         return found
@@ -413,7 +414,7 @@ def test_a_correction_in_the_batch_of_its_original_is_no_earlier_offence(store: 
     # record sees one earlier offence, not two.
     assert by_id["f-c"].source_level == "首次违法" and by_id["f-c"].version == 2
     assert by_id["f-d"].source_level == "多次违法"
-    assert any("1 earlier" in n for n in by_id["f-d"].notes)
+    assert any("1 earlier" in n for n in json.loads(by_id["f-d"].notes))  # read as JSON text
 
 
 def test_objection_upheld_with_correction(store: Store) -> None:
@@ -524,6 +525,55 @@ def test_credit_file_holds_every_workflow_of_its_entity_only(store: Store) -> No
                                       decided="2025-07-01")).error is None
     workflows.file_annual_report(store, CREDIT, agency_ref, 2024, date(2025, 5, 1))
     assert [a.year for a in _file(store, agency_code).annual_reports] == [2024]
+
+
+def test_a_credit_file_is_read_on_one_snapshot(store: Store) -> None:
+    code = uscc(38)
+    assert _one(store, FIRE, fire("f-s1", code)).error is None
+    with store.snapshot() as s:
+        first = queries.credit_file(s, code, TODAY, include_audit=True)
+        # Committed by another connection while the file is being read: not half in it.
+        assert _one(store, FIRE, fire("f-s2", code, decided="2025-07-01")).error is None
+        again = queries.credit_file(s, code, TODAY, include_audit=True)
+    assert first is not None and again is not None
+    assert len(first.records) == len(again.records) == 1
+    assert len(again.audit) == 1
+    assert len(_file(store, code).records) == 2
+
+
+def test_a_files_facts_and_notes_are_the_stored_json(store: Store) -> None:
+    code = uscc(39)
+    result = _one(store, HR, hr("h-j", code, tier="grave", violation="拒不支付劳动报酬"))
+    message = views.credit_file(_file(store, code)).records[0]
+    assert json.loads(message.facts_json) == result.record["facts"]
+    assert json.loads(message.facts_json)["violation"] == "拒不支付劳动报酬"
+    assert list(message.notes) == result.record["notes"] and message.notes
+    assert [b.citation for b in message.legal_basis] == [
+        b["citation"] for b in result.texts.legal_basis]
+    assert list(message.measures) == result.texts.measures
+
+
+@pytest.mark.postgres
+def test_credit_file_statements_stay_prepared_between_reads(pg_url: str) -> None:
+    store = open_store(pg_url, pii_key=PII_KEY, clock=lambda: TODAY, pool_size=2)
+    try:
+        code = uscc(40)
+        assert _one(store, FIRE, fire("f-p", code)).error is None
+        for _ in range(2):
+            assert len(_file(store, code).records) == 1
+        with store.snapshot() as s:
+            raw = s.connection().connection.driver_connection
+            prepared = s.execute(text(
+                "SELECT count(*) FROM pg_prepared_statements "
+                "WHERE statement LIKE '%FROM records.records JOIN records.entities%' "
+                "AND statement NOT LIKE '%pg_prepared_statements%'"  # not this one
+            )).scalar_one()
+        # Kept past each read's end (a ROLLBACK would have deallocated them all) ...
+        assert prepared >= 1
+        # ... and other sessions on the connection prepare nothing.
+        assert raw.prepare_threshold is None
+    finally:
+        store.engine.dispose()
 
 
 # ------------------------------------------------------------------ change feed and audit
