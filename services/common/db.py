@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -46,6 +47,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -115,18 +119,31 @@ def make_engine(url: str, schema: str, *, pool_size: int = 10) -> Engine:
                          hide_parameters=True, connect_args={"prepare_threshold": None})
 
 
-@contextmanager
-def snapshot_read(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A read-only session whose statements all see one snapshot: PostgreSQL's REPEATABLE
-    READ READ ONLY (read-only, so it never fails to serialise); on SQLite a read transaction
-    in WAL mode is one already.
+def snapshot_read(factory: sessionmaker[Session], read: Callable[[Session], T]) -> T:
+    """`read(session)` in a read-only session whose statements all see one snapshot:
+    PostgreSQL's REPEATABLE READ READ ONLY (read-only, so it never fails to serialise); on
+    SQLite a read transaction in WAL mode is one already.
 
     On PostgreSQL its statements are also prepared on the server and run prepared again by
     later reads on the same pooled connection: for reads of one fixed shape run very often,
     whose planning costs more than their running (a credit file's: about 1 ms of planning
     each against 0.2 ms), and only look-ups by key, whose plan cannot go stale as tables grow
-    (see make_engine). It ends with COMMIT, not ROLLBACK: on a ROLLBACK psycopg deallocates
-    every statement the connection has prepared."""
+    (see make_engine). The read ends with COMMIT, since on a ROLLBACK psycopg deallocates
+    every statement the connection has prepared (so does any other session's ROLLBACK on
+    that connection: the next read prepares again). A migration that changes a column's type
+    under running services makes a prepared statement fail ("cached plan must not change
+    result type"); that read is run once more, freshly prepared."""
+    for attempt in (1, 2):
+        try:
+            return _snapshot_read_once(factory, read)
+        except DBAPIError as exc:
+            if attempt == 2 or not _stale_prepared_statement(exc):
+                raise
+            log.info("a prepared statement went stale (schema change); reading again")
+    raise AssertionError("unreachable")
+
+
+def _snapshot_read_once(factory: sessionmaker[Session], read: Callable[[Session], T]) -> T:
     with factory() as session:
         raw = None
         if is_postgres(session):
@@ -136,11 +153,24 @@ def snapshot_read(factory: sessionmaker[Session]) -> Iterator[Session]:
             assert isinstance(raw, psycopg.Connection)
             raw.prepare_threshold = 0
         try:
-            yield session
-            session.commit()
+            result = read(session)
         finally:
+            # Before COMMIT: the commit gives the connection back to the pool, where another
+            # thread may take it at once.
             if raw is not None:
                 raw.prepare_threshold = None
+        session.commit()
+        return result
+
+
+def _stale_prepared_statement(exc: DBAPIError) -> bool:
+    """The error of a statement prepared before a schema change (its session's rollback has
+    deallocated them all), or of one the server no longer has."""
+    orig = exc.orig
+    if isinstance(orig, psycopg.errors.InvalidSqlStatementName):
+        return True
+    return (isinstance(orig, psycopg.errors.FeatureNotSupported)
+            and "cached plan must not change result type" in str(orig))
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -168,7 +198,6 @@ def _sqlite_pragmas(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("writer") else "BEGIN")
 
 
-T = TypeVar("T")
 
 
 class KeptConnections:

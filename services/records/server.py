@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import grpc
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc
 from services.common.auth import Principal, current_principal
@@ -200,14 +201,14 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         as_of = self._today(request.as_of, "as_of")
         store = self.store
 
-        def load() -> records_pb2.CreditFile | None:
-            with store.snapshot() as session:
-                found = queries.credit_file(session, ref.key, as_of,
-                                            include_audit=request.include_audit)
-                return None if found is None else views.credit_file(found)
+        def read(session: Session) -> records_pb2.CreditFile | None:
+            found = queries.credit_file(session, ref.key, as_of,
+                                        include_audit=request.include_audit)
+            return None if found is None else views.credit_file(found)
 
         # Raised out here: raised inside, the read would end in a ROLLBACK (see snapshot_read).
-        if (message := await _run(load)) is None:
+        message: records_pb2.CreditFile | None = await _run(store.snapshot, read)
+        if message is None:
             raise ServiceError.not_found("entity not found")
         return message
 

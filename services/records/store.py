@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +19,7 @@ from services.records import audit
 from services.records.models import SCHEMA, Entity
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 # A throwaway key for tools that read but never hash (e.g. audit verification).
 _READ_ONLY_KEY = b"\0" * 32
 
@@ -44,10 +45,11 @@ class Store:
         with self._factory() as session:
             yield session
 
-    def snapshot(self) -> AbstractContextManager[Session]:
-        """A read-only session on one snapshot, its statements prepared (see snapshot_read):
-        for the credit file, read by key many times a second and consistent in itself."""
-        return snapshot_read(self._factory)
+    def snapshot(self, read: Callable[[Session], T]) -> T:
+        """`read(session)` on one read-only snapshot, its statements prepared (see
+        snapshot_read): for the credit file, read by key many times a second and consistent
+        in itself."""
+        return snapshot_read(self._factory, read)
 
     def writer(self) -> AbstractContextManager[Session]:
         """A write transaction holding the records writer lock (see services.common.db)."""

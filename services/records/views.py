@@ -84,7 +84,7 @@ def fill_record(out: records_pb2.Record, v: RecordView, *, public: bool = False)
     out.MergeFrom(_rule_part(v.measures, v.legal_basis))
     if not public:
         out.notes.extend(_notes(r.notes))
-        out.facts_json = r.facts  # the stored JSON text, as the query reads it
+        out.facts_json = _facts_json(r.facts)
     out.status = STATUS_ENUM[v.status]
     out.disputed = r.disputed
     out.shielded = bool(v.shielded)
@@ -111,6 +111,14 @@ def _rule_part(measures: list[str], basis: list[dict[str, Any]]) -> records_pb2.
         part = records_pb2.Record(measures=measures, legal_basis=legal_basis(basis))
         hit = _RULE_PARTS[id(basis)] = (measures, basis, part)
     return hit[2]
+
+
+@lru_cache(maxsize=4096)
+def _facts_json(stored: str) -> str:
+    """A record's facts as clients get them: one canonical JSON text (sorted keys, UTF-8),
+    whatever the stored text's form (its key order and escapes depend on the engine and on
+    the write path); computed once per distinct stored text, since facts repeat."""
+    return json.dumps(json.loads(stored), ensure_ascii=False, sort_keys=True)
 
 
 @lru_cache(maxsize=4096)

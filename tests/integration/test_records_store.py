@@ -9,7 +9,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import create_engine, event, func, select, text, update
+from sqlalchemy.orm import Session
 
 from credit.v1 import records_pb2
 from services.common.errors import ServiceError
@@ -42,10 +43,10 @@ def _count(store: Store, model: type) -> int:
 
 
 def _file(store: Store, code: str, as_of: date = TODAY) -> queries.CreditFile:
-    with store.snapshot() as s:  # as GetCreditFile reads it
-        found = queries.credit_file(s, code, as_of, include_audit=True)
-        assert found is not None
-        return found
+    found = store.snapshot(  # as GetCreditFile reads it
+        lambda s: queries.credit_file(s, code, as_of, include_audit=True))
+    assert found is not None
+    return found
 
 
 # ----------------------------------------------------------------------------- ingestion
@@ -530,48 +531,86 @@ def test_credit_file_holds_every_workflow_of_its_entity_only(store: Store) -> No
 def test_a_credit_file_is_read_on_one_snapshot(store: Store) -> None:
     code = uscc(38)
     assert _one(store, FIRE, fire("f-s1", code)).error is None
-    with store.snapshot() as s:
+
+    def read(s: Session) -> tuple[queries.CreditFile | None, queries.CreditFile | None]:
         first = queries.credit_file(s, code, TODAY, include_audit=True)
         # Committed by another connection while the file is being read: not half in it.
         assert _one(store, FIRE, fire("f-s2", code, decided="2025-07-01")).error is None
-        again = queries.credit_file(s, code, TODAY, include_audit=True)
+        return first, queries.credit_file(s, code, TODAY, include_audit=True)
+
+    first, again = store.snapshot(read)
     assert first is not None and again is not None
     assert len(first.records) == len(again.records) == 1
     assert len(again.audit) == 1
     assert len(_file(store, code).records) == 2
 
 
-def test_a_files_facts_and_notes_are_the_stored_json(store: Store) -> None:
+def test_a_files_facts_are_one_canonical_json_text_on_every_write_path(store: Store) -> None:
     code = uscc(39)
-    result = _one(store, HR, hr("h-j", code, tier="grave", violation="拒不支付劳动报酬"))
-    message = views.credit_file(_file(store, code)).records[0]
-    assert json.loads(message.facts_json) == result.record["facts"]
-    assert json.loads(message.facts_json)["violation"] == "拒不支付劳动报酬"
-    assert list(message.notes) == result.record["notes"] and message.notes
-    assert [b.citation for b in message.legal_basis] == [
-        b["citation"] for b in result.texts.legal_basis]
-    assert list(message.measures) == result.texts.measures
+    first = _one(store, HR, hr("h-j", code, tier="grave", violation="拒不支付劳动报酬"))
+    corrected = hr("h-j", code, tier="grave", violation="拒不支付劳动报酬。")
+    corrected.summary = "更正"
+    again = _one(store, HR, corrected)  # a correction is written by an UPDATE, not COPY
+    assert (first.outcome, again.outcome) == ("created", "corrected")
+    _one(store, HR, hr("h-k", code, tier="serious", decided="2025-07-01"))
+    message = views.credit_file(_file(store, code))
+    by_id = {r.source_record_id: r for r in message.records}
+    for rid, stored in (("h-j", again.record["facts"]), ("h-k", None)):
+        facts = json.loads(by_id[rid].facts_json)
+        # Sorted keys, readable UTF-8, whatever the engine stored (its own key order, \u
+        # escapes): the same text for the same facts.
+        assert by_id[rid].facts_json == json.dumps(facts, ensure_ascii=False, sort_keys=True)
+        if stored is not None:
+            assert facts == stored
+    assert "拒不支付劳动报酬。" in by_id["h-j"].facts_json
+    record = by_id["h-j"]
+    assert list(record.notes) == again.record["notes"] and record.notes
+    assert [b.citation for b in record.legal_basis] == [
+        b["citation"] for b in again.texts.legal_basis]
+    assert list(record.measures) == again.texts.measures
 
 
 @pytest.mark.postgres
 def test_credit_file_statements_stay_prepared_between_reads(pg_url: str) -> None:
-    store = open_store(pg_url, pii_key=PII_KEY, clock=lambda: TODAY, pool_size=2)
+    store = open_store(pg_url, pii_key=PII_KEY, clock=lambda: TODAY, pool_size=1)
+    thresholds: list[object] = []
+    # Whoever takes a connection from the pool next must find it not preparing.
+    event.listen(store.engine, "checkin",
+                 lambda dbapi, _rec: thresholds.append(dbapi.prepare_threshold))
     try:
         code = uscc(40)
         assert _one(store, FIRE, fire("f-p", code)).error is None
         for _ in range(2):
             assert len(_file(store, code).records) == 1
-        with store.snapshot() as s:
-            raw = s.connection().connection.driver_connection
-            prepared = s.execute(text(
-                "SELECT count(*) FROM pg_prepared_statements "
-                "WHERE statement LIKE '%FROM records.records JOIN records.entities%' "
-                "AND statement NOT LIKE '%pg_prepared_statements%'"  # not this one
-            )).scalar_one()
+        prepared = store.snapshot(lambda s: s.execute(text(
+            "SELECT count(*) FROM pg_prepared_statements "
+            "WHERE statement LIKE '%FROM records.records JOIN records.entities%' "
+            "AND statement NOT LIKE '%pg_prepared_statements%'"  # not this one
+        )).scalar_one())
         # Kept past each read's end (a ROLLBACK would have deallocated them all) ...
         assert prepared >= 1
-        # ... and other sessions on the connection prepare nothing.
-        assert raw.prepare_threshold is None
+        # ... and no connection went back to the pool still preparing.
+        assert thresholds and all(t is None for t in thresholds)
+    finally:
+        store.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_credit_file_is_read_after_a_column_type_changed_under_it(pg_url: str) -> None:
+    store = open_store(pg_url, pii_key=PII_KEY, clock=lambda: TODAY, pool_size=1)
+    try:
+        code = uscc(41)
+        assert _one(store, FIRE, fire("f-m", code)).error is None
+        for _ in range(2):  # prepared on the one pooled connection
+            assert len(_file(store, code).records) == 1
+        # A migration run by another replica while this one serves.
+        other = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+        with other.begin() as conn:
+            conn.exec_driver_sql(
+                "ALTER TABLE records.entities ALTER COLUMN name TYPE varchar(300)")
+        other.dispose()
+        # The prepared statement's result type changed: read again, freshly prepared.
+        assert len(_file(store, code).records) == 1
     finally:
         store.engine.dispose()
 
