@@ -198,8 +198,6 @@ def _sqlite_pragmas(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("writer") else "BEGIN")
 
 
-
-
 class KeptConnections:
     """Autocommit connections kept out of the pool for one hot read path (Evaluate's
     lookups): a pooled use costs a checkout, a pre-ping round trip, two isolation switches
