@@ -30,6 +30,7 @@ import grpc
 import psycopg
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor_pb2 import FieldDescriptorProto
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -127,7 +128,7 @@ def naive_ingest(store: Store, subs: list[records_pb2.RecordSubmission],
         if time.perf_counter() - start > budget_s:
             break
         sub = decode_submission(pb, store.protector, TODAY)
-        with store.sessions() as s:
+        with Session(store.engine) as s:  # a plain session: store.sessions() only reads
             entity = s.query(Entity).filter_by(entity_key=sub.subject.ref.key).one_or_none()
             if entity is None:
                 next_id = (s.query(Entity.id).order_by(Entity.id.desc()).limit(1).scalar()

@@ -119,6 +119,19 @@ def make_engine(url: str, schema: str, *, pool_size: int = 10) -> Engine:
                          hide_parameters=True, connect_args={"prepare_threshold": None})
 
 
+@contextmanager
+def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads. On PostgreSQL its transaction is READ ONLY and ends with COMMIT:
+    a write attempted in it fails instead of slipping past the writer lock, and it leaves the
+    connection's prepared statements in place, which a ROLLBACK would make psycopg deallocate
+    (see snapshot_read). An exception ends it with a ROLLBACK, as any session."""
+    with factory() as session:
+        if is_postgres(session):
+            session.connection().exec_driver_sql("SET TRANSACTION READ ONLY")
+        yield session
+        session.commit()
+
+
 def snapshot_read(factory: sessionmaker[Session], read: Callable[[Session], T]) -> T:
     """`read(session)` in a read-only session whose statements all see one snapshot:
     PostgreSQL's REPEATABLE READ READ ONLY (read-only, so it never fails to serialise); on

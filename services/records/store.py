@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,7 +13,14 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.codes import PersonalIdProtector, china_today
-from services.common.db import make_engine, migrate, session_factory, snapshot_read, writer
+from services.common.db import (
+    make_engine,
+    migrate,
+    read_session,
+    session_factory,
+    snapshot_read,
+    writer,
+)
 from services.common.workdays import WorkCalendar, default_calendar
 from services.records import audit
 from services.records.models import SCHEMA, Entity
@@ -40,10 +47,9 @@ class Store:
     def today(self) -> date:
         return self.clock()
 
-    @contextmanager
-    def sessions(self) -> Iterator[Session]:
-        with self._factory() as session:
-            yield session
+    def sessions(self) -> AbstractContextManager[Session]:
+        """A session for reads (see read_session): writes go through `writer`."""
+        return read_session(self._factory)
 
     def snapshot(self, read: Callable[[Session], T]) -> T:
         """`read(session)` on one read-only snapshot, its statements prepared (see

@@ -10,6 +10,7 @@ from pathlib import Path
 import grpc
 import pytest
 from sqlalchemy import create_engine, event, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from credit.v1 import records_pb2
@@ -591,6 +592,26 @@ def test_credit_file_statements_stay_prepared_between_reads(pg_url: str) -> None
         assert prepared >= 1
         # ... and no connection went back to the pool still preparing.
         assert thresholds and all(t is None for t in thresholds)
+    finally:
+        store.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_read_sessions_keep_prepared_statements_and_refuse_writes(pg_url: str) -> None:
+    store = open_store(pg_url, pii_key=PII_KEY, clock=lambda: TODAY, pool_size=1)
+    try:
+        code = uscc(42)
+        assert _one(store, FIRE, fire("f-r", code)).error is None
+        _file(store, code)  # prepares the file's statements on the one pooled connection
+        with store.sessions() as s:  # e.g. a change-feed poll on that connection
+            assert s.execute(select(func.count()).select_from(Record)).scalar_one() == 1
+        prepared = store.snapshot(lambda s: s.execute(text(
+            "SELECT count(*) FROM pg_prepared_statements "
+            "WHERE statement NOT LIKE '%pg_prepared_statements%'")).scalar_one())
+        assert prepared >= 1  # a read session's end did not deallocate them
+        with pytest.raises(DBAPIError, match="read-only transaction"), \
+                store.sessions() as s:
+            s.execute(update(Record).values(summary="bypassing the writer lock"))
     finally:
         store.engine.dispose()
 
