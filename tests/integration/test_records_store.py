@@ -4,6 +4,7 @@ change feed and audit trail."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -571,69 +572,65 @@ def test_a_files_facts_are_one_canonical_json_text_on_every_write_path(store: St
     assert list(record.measures) == again.texts.measures
 
 
-@pytest.mark.postgres
-def test_credit_file_statements_stay_prepared_between_reads(pg_url: str) -> None:
+@pytest.fixture
+def one_connection(pg_url: str) -> Iterator[Store]:
+    """A PostgreSQL store whose pool holds one connection: every read runs on it."""
     store = open_store(pg_url, pii_key=PII_KEY, clock=lambda: TODAY, pool_size=1)
+    yield store
+    store.engine.dispose()
+
+
+def _prepared(store: Store, like: str = "%") -> int:
+    """Statements prepared on the store's connection whose text matches `like`."""
+    return int(store.snapshot(lambda s: s.execute(text(
+        "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE :like "
+        "AND statement NOT LIKE '%pg_prepared_statements%'"  # not this one
+    ), {"like": like}).scalar_one()))
+
+
+@pytest.mark.postgres
+def test_credit_file_statements_stay_prepared_between_reads(one_connection: Store) -> None:
+    store, code = one_connection, uscc(40)
     thresholds: list[object] = []
     # Whoever takes a connection from the pool next must find it not preparing.
     event.listen(store.engine, "checkin",
                  lambda dbapi, _rec: thresholds.append(dbapi.prepare_threshold))
-    try:
-        code = uscc(40)
-        assert _one(store, FIRE, fire("f-p", code)).error is None
-        for _ in range(2):
-            assert len(_file(store, code).records) == 1
-        prepared = store.snapshot(lambda s: s.execute(text(
-            "SELECT count(*) FROM pg_prepared_statements "
-            "WHERE statement LIKE '%FROM records.records JOIN records.entities%' "
-            "AND statement NOT LIKE '%pg_prepared_statements%'"  # not this one
-        )).scalar_one())
-        # Kept past each read's end (a ROLLBACK would have deallocated them all) ...
-        assert prepared >= 1
-        # ... and no connection went back to the pool still preparing.
-        assert thresholds and all(t is None for t in thresholds)
-    finally:
-        store.engine.dispose()
-
-
-@pytest.mark.postgres
-def test_read_sessions_keep_prepared_statements_and_refuse_writes(pg_url: str) -> None:
-    store = open_store(pg_url, pii_key=PII_KEY, clock=lambda: TODAY, pool_size=1)
-    try:
-        code = uscc(42)
-        assert _one(store, FIRE, fire("f-r", code)).error is None
-        _file(store, code)  # prepares the file's statements on the one pooled connection
-        with store.sessions() as s:  # e.g. a change-feed poll on that connection
-            assert s.execute(select(func.count()).select_from(Record)).scalar_one() == 1
-        prepared = store.snapshot(lambda s: s.execute(text(
-            "SELECT count(*) FROM pg_prepared_statements "
-            "WHERE statement NOT LIKE '%pg_prepared_statements%'")).scalar_one())
-        assert prepared >= 1  # a read session's end did not deallocate them
-        with pytest.raises(DBAPIError, match="read-only transaction"), \
-                store.sessions() as s:
-            s.execute(update(Record).values(summary="bypassing the writer lock"))
-    finally:
-        store.engine.dispose()
-
-
-@pytest.mark.postgres
-def test_a_credit_file_is_read_after_a_column_type_changed_under_it(pg_url: str) -> None:
-    store = open_store(pg_url, pii_key=PII_KEY, clock=lambda: TODAY, pool_size=1)
-    try:
-        code = uscc(41)
-        assert _one(store, FIRE, fire("f-m", code)).error is None
-        for _ in range(2):  # prepared on the one pooled connection
-            assert len(_file(store, code).records) == 1
-        # A migration run by another replica while this one serves.
-        other = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
-        with other.begin() as conn:
-            conn.exec_driver_sql(
-                "ALTER TABLE records.entities ALTER COLUMN name TYPE varchar(300)")
-        other.dispose()
-        # The prepared statement's result type changed: read again, freshly prepared.
+    assert _one(store, FIRE, fire("f-p", code)).error is None
+    for _ in range(2):
         assert len(_file(store, code).records) == 1
-    finally:
-        store.engine.dispose()
+    # Kept past each read's end (a ROLLBACK would have deallocated them all) ...
+    assert _prepared(store, "%FROM records.records JOIN records.entities%") >= 1
+    # ... and no connection went back to the pool still preparing.
+    assert thresholds and all(t is None for t in thresholds)
+
+
+@pytest.mark.postgres
+def test_read_sessions_keep_prepared_statements_and_refuse_writes(one_connection: Store
+                                                                  ) -> None:
+    store, code = one_connection, uscc(42)
+    assert _one(store, FIRE, fire("f-r", code)).error is None
+    _file(store, code)  # prepares the file's statements on the one pooled connection
+    with store.sessions() as s:  # e.g. a change-feed poll on that connection
+        assert s.execute(select(func.count()).select_from(Record)).scalar_one() == 1
+    assert _prepared(store) >= 1  # a read session's end did not deallocate them
+    with pytest.raises(DBAPIError, match="read-only transaction"), store.sessions() as s:
+        s.execute(update(Record).values(summary="bypassing the writer lock"))
+
+
+@pytest.mark.postgres
+def test_a_credit_file_is_read_after_a_column_type_changed_under_it(one_connection: Store,
+                                                                    pg_url: str) -> None:
+    store, code = one_connection, uscc(41)
+    assert _one(store, FIRE, fire("f-m", code)).error is None
+    for _ in range(2):  # prepared on the one pooled connection
+        assert len(_file(store, code).records) == 1
+    # A migration run by another replica while this one serves.
+    other = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    with other.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE records.entities ALTER COLUMN name TYPE varchar(300)")
+    other.dispose()
+    # The prepared statement's result type changed: read again, freshly prepared.
+    assert len(_file(store, code).records) == 1
 
 
 # ------------------------------------------------------------------ change feed and audit
