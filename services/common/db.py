@@ -120,14 +120,18 @@ def make_engine(url: str, schema: str, *, pool_size: int = 10) -> Engine:
 
 
 @contextmanager
-def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for reads. On PostgreSQL its transaction is READ ONLY and ends with COMMIT:
-    a write attempted in it fails instead of slipping past the writer lock, and it leaves the
+def read_session(factory: sessionmaker[Session], *, snapshot: bool = False
+                 ) -> Iterator[Session]:
+    """A session for reads. On PostgreSQL its transaction is READ ONLY (and REPEATABLE READ
+    with `snapshot`: all its statements see one snapshot) and ends with COMMIT: a write
+    attempted in it fails instead of slipping past the writer lock, and it leaves the
     connection's prepared statements in place, which a ROLLBACK would make psycopg deallocate
     (see snapshot_read). An exception ends it with a ROLLBACK, as any session."""
     with factory() as session:
         if is_postgres(session):
-            session.connection().exec_driver_sql("SET TRANSACTION READ ONLY")
+            session.connection().exec_driver_sql(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY" if snapshot
+                else "SET TRANSACTION READ ONLY")
         yield session
         session.commit()
 
@@ -157,23 +161,18 @@ def snapshot_read(factory: sessionmaker[Session], read: Callable[[Session], T]) 
 
 
 def _snapshot_read_once(factory: sessionmaker[Session], read: Callable[[Session], T]) -> T:
-    with factory() as session:
-        raw = None
-        if is_postgres(session):
-            conn = session.connection()
-            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            raw = conn.connection.driver_connection
-            assert isinstance(raw, psycopg.Connection)
-            raw.prepare_threshold = 0
+    with read_session(factory, snapshot=True) as session:
+        if not is_postgres(session):
+            return read(session)
+        raw = session.connection().connection.driver_connection
+        assert isinstance(raw, psycopg.Connection)
+        raw.prepare_threshold = 0
         try:
-            result = read(session)
+            return read(session)
         finally:
-            # Before COMMIT: the commit gives the connection back to the pool, where another
-            # thread may take it at once.
-            if raw is not None:
-                raw.prepare_threshold = None
-        session.commit()
-        return result
+            # Before read_session's COMMIT: the commit gives the connection back to the pool,
+            # where another thread may take it at once.
+            raw.prepare_threshold = None
 
 
 def _stale_prepared_statement(exc: DBAPIError) -> bool:
