@@ -9,6 +9,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ResultView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESULT_VIEW_UNSPECIFIED: _ClassVar[ResultView]
+    RESULT_VIEW_FULL: _ClassVar[ResultView]
+    RESULT_VIEW_BRIEF: _ClassVar[ResultView]
+
 class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     OUTCOME_UNSPECIFIED: _ClassVar[Outcome]
@@ -26,6 +32,9 @@ class RecordStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RECORD_STATUS_WITHDRAWN: _ClassVar[RecordStatus]
     RECORD_STATUS_NOT_LISTED: _ClassVar[RecordStatus]
     RECORD_STATUS_PENDING: _ClassVar[RecordStatus]
+RESULT_VIEW_UNSPECIFIED: ResultView
+RESULT_VIEW_FULL: ResultView
+RESULT_VIEW_BRIEF: ResultView
 OUTCOME_UNSPECIFIED: Outcome
 OUTCOME_CREATED: Outcome
 OUTCOME_UNCHANGED: Outcome
@@ -158,10 +167,12 @@ class SubmitRecordRequest(_message.Message):
     def __init__(self, record: _Optional[_Union[RecordSubmission, _Mapping]] = ...) -> None: ...
 
 class SubmitRecordsRequest(_message.Message):
-    __slots__ = ("records",)
+    __slots__ = ("records", "result_view")
     RECORDS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_VIEW_FIELD_NUMBER: _ClassVar[int]
     records: _containers.RepeatedCompositeFieldContainer[RecordSubmission]
-    def __init__(self, records: _Optional[_Iterable[_Union[RecordSubmission, _Mapping]]] = ...) -> None: ...
+    result_view: ResultView
+    def __init__(self, records: _Optional[_Iterable[_Union[RecordSubmission, _Mapping]]] = ..., result_view: _Optional[_Union[ResultView, str]] = ...) -> None: ...
 
 class RepairNotice(_message.Message):
     __slots__ = ("category", "source_level", "published", "publication_start", "publication_end", "repair_eligible_from", "requirements", "measures", "legal_basis", "text")

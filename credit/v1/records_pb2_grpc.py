@@ -145,7 +145,8 @@ class RecordsServiceServicer:
         """Streams batches of records; each batch is answered, after it is committed, by one
         response with a result per record in order (the acknowledgement). A bad record is
         rejected in its result and never aborts the others; an oversized batch is rejected as
-        a whole with a `records` violation and the stream goes on.
+        a whole with a `records` violation and the stream goes on. Each message's
+        `result_view` chooses how much of the repair notices its acknowledgement carries.
         Errors (ending the stream): UNAUTHENTICATED, PERMISSION_DENIED (no department role).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

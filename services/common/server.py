@@ -65,6 +65,15 @@ INTERNAL_ERROR_MESSAGE = "internal error"
 DATABASE_UNAVAILABLE_MESSAGE = "database unavailable; retry"
 
 
+# The cyclic collector's thresholds once a service runs. A batch being ingested keeps tens of
+# thousands of containers alive, and Python's default young generation (700 allocations)
+# traversed them again and again: about 10 µs of CPU per ingested record, 15 % of the records
+# service's (in process, 5,000-record batches). At 100,000 it is under 1 µs. Nearly everything
+# a request makes is freed by reference counting, so a larger young generation holds little
+# extra memory: only reference cycles wait longer.
+GC_THRESHOLDS = (100_000, 10, 10)
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """A transient database failure: OperationalError (connection refused or lost, admin
     shutdown, statement or lock timeout, SQLite's busy database), an exhausted connection
@@ -458,8 +467,10 @@ async def serve(
     try:
         running = await start_server(name, settings, register, on_start=on_start)
         # Modules, protos and rule tables loaded at start live for the whole process: keep
-        # them out of the cyclic collector's generations so its pauses stay short.
+        # them out of the cyclic collector's generations so its pauses stay short, and
+        # collect the young generation less often (see GC_THRESHOLDS).
         gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         try:
             await stop_requested.wait()
         finally:

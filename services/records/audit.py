@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -43,16 +43,17 @@ def feed_head(bind: Session | Connection) -> tuple[int, str | None]:
     return (int(row.seq), row.hash) if row is not None else (0, None)
 
 
-class AuditDraft(NamedTuple):
+class Change(NamedTuple):
+    """One change of a write transaction: announced on the feed and written to the audit."""
+
     entity_key: str
+    kind: str  # the audit entry's action
+    record_id: int | None  # for the change feed (see models.AuditEntry): not hashed
     actor: str
-    action: str
     object_type: str
     object_id: str
     # The detail, or its canonical_json text when the caller already built it (bulk paths).
     detail: dict[str, Any] | str
-    # For the change feed (see models.AuditEntry): not hashed.
-    record_id: int | None = None
 
 
 def canonical_json(value: Any) -> str:
@@ -77,10 +78,10 @@ def _link(prev: str, seq: int, timestamp: str, *fields: str) -> str:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def append(session: Session, drafts: Iterable[AuditDraft], at: datetime) -> None:
-    """Appends entries; the caller holds the writer lock, so the chain tip cannot move."""
-    drafts = list(drafts)
-    if not drafts:
+def append(session: Session, changes: Sequence[Change], at: datetime) -> None:
+    """Appends an entry per change; the caller holds the writer lock, so the chain tip cannot
+    move."""
+    if not changes:
         return
     tip = session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
@@ -89,7 +90,7 @@ def append(session: Session, drafts: Iterable[AuditDraft], at: datetime) -> None
     at = at.astimezone(UTC)
     timestamp = _timestamp(at)  # one `at` per transaction: format it once
     rows: list[dict[str, Any]] = []
-    for key, actor, action, object_type, object_id, detail, record_id in drafts:
+    for key, action, record_id, actor, object_type, object_id, detail in changes:
         seq += 1
         if not isinstance(detail, str):
             detail = canonical_json(detail)

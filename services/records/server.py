@@ -77,7 +77,7 @@ def _result(r: Result) -> records_pb2.SubmitResult:
     return out
 
 
-def _fill_result(out: records_pb2.SubmitResult, r: Result) -> None:
+def _fill_result(out: records_pb2.SubmitResult, r: Result, brief: bool = False) -> None:
     out.index = r.index
     out.source_record_id = r.source_record_id
     out.outcome = views.OUTCOME_ENUM[r.outcome]
@@ -89,17 +89,32 @@ def _fill_result(out: records_pb2.SubmitResult, r: Result) -> None:
     if r.record is not None:
         out.listed = r.record["listed"]
         if r.record["listed"] and r.texts is not None:
-            views.fill_repair_notice(out.repair_notice, r.record, r.texts)
+            views.fill_repair_notice(out.repair_notice, r.record, r.texts, brief=brief)
 
 
-def _ack(batch_no: int, results: list[Result]) -> records_pb2.SubmitRecordsResponse:
+def _ack(batch_no: int, results: list[Result],
+         brief: bool = False) -> records_pb2.SubmitRecordsResponse:
     rejected = sum(1 for r in results if r.error is not None)
     ack = records_pb2.SubmitRecordsResponse(
         batch=batch_no, accepted=len(results) - rejected, rejected=rejected)
     add = ack.results.add
     for r in results:  # filled in place: building each result apart would copy it again
-        _fill_result(add(), r)
+        _fill_result(add(), r, brief)
     return ack
+
+
+_RESULT_VIEWS = frozenset(records_pb2.ResultView.values())
+
+
+def _batch_problem(request: records_pb2.SubmitRecordsRequest,
+                   max_batch: int) -> tuple[str, str] | None:
+    """Why a stream message is refused as a whole, as a field violation; None if it is not."""
+    if len(request.records) > max_batch:
+        return ("records", f"{len(request.records)} records exceed the limit of {max_batch} "
+                           "per message")
+    if request.result_view not in _RESULT_VIEWS:
+        return ("result_view", f"unknown view {request.result_view}")
+    return None
 
 
 class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
@@ -141,23 +156,24 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         # Two-stage pipeline: batch n+1 is decoded while batch n is being written, and
         # acknowledgements still go out in order, each after its batch committed.
         writing: asyncio.Task[list[Result]] | None = None
+        brief = False  # the view of the acknowledgement being written
         batch_no = 0
         async for request in request_iterator:
             records = request.records
-            if len(records) > self.max_batch:
-                err = ServiceError.invalid_argument(
-                    ("records", f"{len(records)} records exceed the limit of {self.max_batch} "
-                                "per message"))
+            problem = _batch_problem(request, self.max_batch)
+            if problem is not None:
+                err = ServiceError.invalid_argument(problem)
                 prepared = Prepared([Result(i, r.source_record_id, "rejected", error=err)
                                      for i, r in enumerate(records)], [])
             else:
                 prepared = await _run(prepare, store, principal, records)
             if writing is not None:
-                yield _ack(batch_no, await writing)
+                yield _ack(batch_no, await writing, brief)
                 batch_no += 1
+            brief = request.result_view == records_pb2.RESULT_VIEW_BRIEF
             writing = asyncio.create_task(_run(commit, store, principal, prepared))
         if writing is not None:
-            yield _ack(batch_no, await writing)
+            yield _ack(batch_no, await writing, brief)
 
     async def UpsertEntity(self, request: records_pb2.UpsertEntityRequest,
                            context: Any) -> Any:

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,7 @@ from services.common.db import (
 )
 from services.common.workdays import WorkCalendar, default_calendar
 from services.records import audit
+from services.records.audit import Change as Change  # publish() takes them: re-exported
 from services.records.models import SCHEMA, Entity
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -76,27 +77,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class Change(NamedTuple):
-    """One change of a write transaction: announced on the feed and written to the audit."""
-
-    entity_key: str
-    kind: str
-    record_id: int | None
-    actor: str
-    object_type: str
-    object_id: str
-    # The audit detail, or its audit.canonical_json text when the caller built it.
-    detail: dict[str, Any] | str
-
-
 def publish(session: Session, changes: Sequence[Change], at: datetime | None = None) -> None:
     """Writes the audit entries for `changes`, inside the caller's writer: in the same
     transaction as the changes, so the audit log is also the change feed's outbox."""
-    audit.append(session, (
-        audit.AuditDraft(c.entity_key, c.actor, c.kind, c.object_type, c.object_id, c.detail,
-                         c.record_id)
-        for c in changes
-    ), at or now())
+    audit.append(session, changes, at or now())
 
 
 _ENTITY_BY_KEY = select(Entity).where(Entity.entity_key == bindparam("key"))

@@ -134,12 +134,13 @@ def repair_notice(row: dict[str, Any], texts: RuleTexts) -> records_pb2.RepairNo
 
 
 def fill_repair_notice(notice: records_pb2.RepairNotice, row: dict[str, Any],
-                       texts: RuleTexts) -> None:
-    """Writes a listed record's notice into `notice` (e.g. a field of a stream result)."""
+                       texts: RuleTexts, *, brief: bool = False) -> None:
+    """Writes a listed record's notice into `notice` (e.g. a field of a stream result);
+    `brief`: without measures and legal basis (RESULT_VIEW_BRIEF)."""
     start, repair_from = row["publication_start"].isoformat(), row["repair_eligible_from"]
     end = row["publication_end"].isoformat() if row["published"] else ""
     # Everything but the dates repeats across records: copy a prebuilt message and text.
-    head, tail = _notice_base(texts, row["category"], row["source_level"], notice)
+    head, tail = _notice_base(texts, row["category"], row["source_level"], brief, notice)
     notice.published = row["published"]
     notice.publication_start = start
     notice.publication_end = end
@@ -148,21 +149,24 @@ def fill_repair_notice(notice: records_pb2.RepairNotice, row: dict[str, Any],
     notice.text = f"{head}{period}。自{repair_from}{tail}"
 
 
-_NOTICE_BASES: dict[tuple[str, str, str], tuple[records_pb2.RepairNotice, str, str]] = {}
+_NOTICE_BASES: dict[tuple[str, str, str, bool],
+                    tuple[records_pb2.RepairNotice, str, str]] = {}
 
 
-def _notice_base(texts: RuleTexts, category: str, level: str,
+def _notice_base(texts: RuleTexts, category: str, level: str, brief: bool,
                  into: records_pb2.RepairNotice) -> tuple[str, str]:
     """Copies the shared part of a notice into `into`; returns the text around the dates."""
-    key = (texts.digest, category, level)
+    key = (texts.digest, category, level, brief)
     base = _NOTICE_BASES.get(key)
     if base is None:
         if len(_NOTICE_BASES) > 4096:  # rule editions and levels are few; bound it anyway
             _NOTICE_BASES.clear()
         message = records_pb2.RepairNotice(
-            requirements=texts.requirements, measures=texts.measures,
-            legal_basis=legal_basis(texts.legal_basis), category=CATEGORY_ENUM[category],
+            requirements=texts.requirements, category=CATEGORY_ENUM[category],
             source_level=level)
+        if not brief:
+            message.measures.extend(texts.measures)
+            message.legal_basis.extend(legal_basis(texts.legal_basis))
         base = _NOTICE_BASES[key] = (
             message,
             f"信用修复告知书：你（单位）的失信信息已认定为{CATEGORY_CN[category]}失信信息"

@@ -113,6 +113,32 @@ def test_stream_acknowledges_each_batch(stub: records_pb2_grpc.RecordsServiceStu
     assert replies[3].results[0].outcome == records_pb2.OUTCOME_UNCHANGED
 
 
+def test_a_brief_acknowledgement_leaves_out_measures_and_legal_basis(
+        stub: records_pb2_grpc.RecordsServiceStub) -> None:
+    views = [records_pb2.RESULT_VIEW_BRIEF, records_pb2.RESULT_VIEW_UNSPECIFIED, 9,
+             records_pb2.RESULT_VIEW_FULL]
+    replies = list(stub.SubmitRecords(iter(
+        records_pb2.SubmitRecordsRequest(records=[medical(f"v-{i}", uscc(600 + i))],
+                                         result_view=view)  # type: ignore[arg-type]
+        for i, view in enumerate(views)), metadata=MED, timeout=30))
+    assert [(r.accepted, r.rejected) for r in replies] == [(1, 0), (1, 0), (0, 1), (1, 0)]
+    brief, default, unknown, full = (r.results[0] for r in replies)
+    notice = brief.repair_notice
+    # What the department delivers with its decision stays; the rule texts are left out.
+    assert notice.category == common_pb2.CATEGORY_GENERAL and notice.publication_start
+    assert notice.repair_eligible_from and notice.requirements and "信用修复告知书" in notice.text
+    assert not notice.measures and not notice.legal_basis
+    for whole in (default.repair_notice, full.repair_notice):
+        assert whole.measures and whole.legal_basis
+        assert (whole.text, whole.requirements) == (notice.text, notice.requirements)
+    assert unknown.outcome == records_pb2.OUTCOME_REJECTED
+    assert unknown.error.message == "invalid argument: result_view: unknown view 9"
+    # The stored record keeps both: the credit file shows them.
+    file = stub.GetCreditFile(records_pb2.GetCreditFileRequest(
+        entity=common_pb2.EntityRef(uscc=uscc(600))), metadata=REG, timeout=10)
+    assert file.records[0].measures and file.records[0].legal_basis
+
+
 def test_a_default_client_receives_the_acknowledgement_of_a_full_message(
         tmp_path: Path) -> None:
     # The default RECORDS_MAX_BATCH and gRPC's default 4 MiB receive limit: every result

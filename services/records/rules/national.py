@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.records.rules.base import (
     Category,
@@ -73,8 +73,7 @@ CATEGORIES_2025: Mapping[Category, CategoryRule] = MappingProxyType(
 _ORDER = (Category.MINOR, Category.GENERAL, Category.SERIOUS)
 
 
-@dataclass(frozen=True)
-class Publication:
+class Publication(NamedTuple):  # one per ingested record: a named tuple is cheap to build
     published: bool
     start: date
     end: date | None  # exclusive
