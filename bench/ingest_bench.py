@@ -55,8 +55,11 @@ BATCH = 5000
 ADMIN = Principal("bench", None, frozenset({"admin"}))
 
 
+VIEWS = {"brief": records_pb2.RESULT_VIEW_BRIEF, "full": records_pb2.RESULT_VIEW_FULL}
+
+
 def _requests(subs: list[records_pb2.RecordSubmission], replicas: int,
-              batch: int) -> list[list[bytes]]:
+              batch: int, view: str) -> list[list[bytes]]:
     """One request list per replica, serialised up front (the load generator shares the two
     cores with the servers, so it does as little as it can while measuring); an entity's
     records all go to one replica, in order, the way departments' feeds would be partitioned."""
@@ -66,7 +69,7 @@ def _requests(subs: list[records_pb2.RecordSubmission], replicas: int,
         key = ref.uscc or ref.resident_id or ref.entity_key
         parts[zlib.crc32(key.encode()) % replicas].append(sub)
     return [[records_pb2.SubmitRecordsRequest(
-        records=part[i:i + batch], result_view=records_pb2.RESULT_VIEW_BRIEF).SerializeToString()
+        records=part[i:i + batch], result_view=VIEWS[view]).SerializeToString()
         for i in range(0, len(part), batch)] for part in parts]
 
 
@@ -229,6 +232,8 @@ def main() -> int:
     ap.add_argument("--latency-seconds", type=float, default=60)
     ap.add_argument("--batch", type=int, default=BATCH,
                     help="records per stream message (the service takes up to 5,000)")
+    ap.add_argument("--view", choices=sorted(VIEWS), default="brief",
+                    help="the acknowledgements' result_view")
     ap.add_argument("--compliant-share", type=float, default=0.0,
                     help="the generator's compliant majority; 0 (every entity at risk, records "
                          "spread over all entities) is the population of every earlier figure; "
@@ -242,7 +247,7 @@ def main() -> int:
     subs = list(generate(args.seed, entities, records_per_entity=3.0, today=TODAY,
                          compliant_share=args.compliant_share))
     subs = subs[:args.records]
-    requests = _requests(subs, args.replicas, args.batch)
+    requests = _requests(subs, args.replicas, args.batch, args.view)
     print(f"generated {len(subs)} records in {time.perf_counter() - t:.1f}s", file=sys.stderr)
 
     fast_url, fast_db = fresh_pg_database(PG_URL)
@@ -300,14 +305,15 @@ def main() -> int:
         "\n## Records: streaming ingestion and GetCreditFile "
         f"({time.strftime('%Y-%m-%d %H:%M')})\n\n"
         f"Command: `python bench/ingest_bench.py --records {args.records} --replicas "
-        f"{args.replicas} --batch {args.batch} --compliant-share {args.compliant_share}` on "
+        f"{args.replicas} --batch {args.batch} --view {args.view} --compliant-share "
+        f"{args.compliant_share}` on "
         f"PostgreSQL 15 "
         f"(default settings, synchronous_commit on), 2 "
         f"cores, client and server on one machine; ANALYZE every 30 s stands in for "
         f"autovacuum, which is off on this server. The load generator sends requests "
         f"serialised before the clock starts and reads only each acknowledgement's counts "
         f"(the servers still build and send every per-record result with its repair "
-        f"notice, in the brief view: without measures and legal basis).\n\n"
+        f"notice, in the {args.view} view).\n\n"
         f"| path | records | seconds | records/s | ratio |\n|---|---:|---:|---:|---:|\n"
         f"| SubmitRecords streams (gRPC, batches of {args.batch}, COPY), {args.replicas} server "
         f"processes, one stream each | {len(subs):,} | "
