@@ -49,8 +49,8 @@ from tests.procs import bearer, records_service  # noqa: E402
 
 TODAY = date(2025, 11, 20)
 # Records per stream message by default (--batch): the service's largest, as a bulk feed
-# sends them; acknowledged in the brief view, which keeps such an acknowledgement under
-# gRPC's default 4 MiB receive limit (RESULT_VIEW_BRIEF in records.proto).
+# sends them, acknowledged in the brief view (--view; RESULT_VIEW_BRIEF in records.proto).
+# Such an acknowledgement can outgrow gRPC's default 4 MiB: the client raises its limit.
 BATCH = 5000
 ADMIN = Principal("bench", None, frozenset({"admin"}))
 

@@ -154,7 +154,7 @@ def snapshot_read(factory: sessionmaker[Session], read: Callable[[Session], T]) 
         try:
             return _snapshot_read_once(factory, read)
         except DBAPIError as exc:
-            if attempt == 2 or not _stale_prepared_statement(exc):
+            if attempt == 2 or not stale_prepared_statement(exc):
                 raise
             log.info("a prepared statement went stale (schema change); reading again")
     raise AssertionError("unreachable")
@@ -175,10 +175,10 @@ def _snapshot_read_once(factory: sessionmaker[Session], read: Callable[[Session]
             raw.prepare_threshold = None
 
 
-def _stale_prepared_statement(exc: DBAPIError) -> bool:
-    """The error of a statement prepared before a schema change (its session's rollback has
-    deallocated them all), or of one the server no longer has."""
-    orig = exc.orig
+def stale_prepared_statement(exc: BaseException) -> bool:
+    """Whether `exc` (psycopg's, or SQLAlchemy's wrapping it) is the error of a statement
+    prepared before a schema change, or of one the server no longer has."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
     if isinstance(orig, psycopg.errors.InvalidSqlStatementName):
         return True
     return (isinstance(orig, psycopg.errors.FeatureNotSupported)

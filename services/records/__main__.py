@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 
 from services.common.config import clock
 from services.common.logs import settings_or_exit
@@ -13,15 +12,8 @@ from services.records.config import RecordsSettings
 from services.records.server import register, sweep_forever
 from services.records.store import open_store
 
-# A streamed batch keeps ~100,000 short-lived, acyclic objects (rows, results) alive at once;
-# with the default first threshold (700) the collector re-scans them dozens of times per
-# batch (about 6 µs of every record's CPU in the ingestion benchmark). Reference counting
-# frees them; cycles are still collected, just less often.
-GC_THRESHOLDS = (50_000, 20, 100)
-
 
 def main() -> None:
-    gc.set_threshold(*GC_THRESHOLDS)
     settings = settings_or_exit("records", RecordsSettings.from_env)
     store = open_store(settings.database_url, pii_key=settings.pii_key,
                        clock=clock(settings.fixed_today), pool_size=settings.database_pool_size)

@@ -22,9 +22,9 @@ METRICS_PORT = 9101
 
 
 # Records per SubmitRecords message. Each acknowledgement carries every record's repair
-# notice, up to about 2.3 kB per record: 1,000 fit gRPC's default 4 MiB client receive limit,
-# 5,000 (11.5 MB) the server's 16 MiB send limit; clients of larger batches raise their
-# grpc.max_receive_message_length.
+# notice, up to about 3 kB per record in the full view (1 kB in the brief one): 1,000 fit
+# gRPC's default 4 MiB client receive limit, 5,000 (15 MB) the server's 16 MiB send limit;
+# clients of larger batches raise their grpc.max_receive_message_length.
 DEFAULT_MAX_BATCH = 1_000
 MOST_MAX_BATCH = 5_000
 

@@ -54,6 +54,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 
+from services.common.db import stale_prepared_statement
 from services.records.models import AnnualReport, Commitment, Entity, Objection, Record
 from services.records.queries import shielded_expr, status_expr
 from services.records.rules.credit_service_agency import last_due_report_year
@@ -547,22 +548,54 @@ def _execute_prepared(conn: Connection, as_of: date, members: _Members,
             info["credit_generic_plans"] = True
         else:
             conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    if not raw.autocommit and not conn.in_transaction():
+        # The driver's own cursor below opens the DBAPI transaction when nothing else ran
+        # before it: begun here too, the caller's commit() or rollback() then ends it.
+        conn.begin()
     kept: OrderedDict[str, None] = info.setdefault("credit_prepared", OrderedDict())
-    if name in kept:
-        kept.move_to_end(name)
-    else:
+    for stale in info.pop("credit_stale", ()):  # left by a failed transaction (see below)
+        conn.exec_driver_sql(f"DEALLOCATE {stale}")
+
+    def prepared() -> None:
+        if name in kept:
+            kept.move_to_end(name)
+            return
         conn.exec_driver_sql(prepare)
         kept[name] = None
         if len(kept) > _PREPARED_KEPT:
             conn.exec_driver_sql(f"DEALLOCATE {kept.popitem(last=False)[0]}")
+
     # EXECUTE is a utility statement: no protocol-level parameters, so the members go as a
     # literal quoted by psycopg (and no parameters means no placeholder parsing either).
     # Plain tuples from the driver's cursor: SQLAlchemy's result set-up for these 34
     # columns cost more than the rows' conversion.
     arg = sql.Literal(values[0] if members.one else values).as_string(raw)
-    with raw.cursor() as cursor:
-        cursor.execute(f"EXECUTE {name}({arg})", prepare=False)
-        return list(cursor.fetchall())
+
+    def execute() -> list[Any]:
+        with raw.cursor() as cursor:
+            cursor.execute(f"EXECUTE {name}({arg})", prepare=False)
+            return list(cursor.fetchall())
+
+    prepared()
+    try:
+        return execute()
+    except psycopg.Error as exc:
+        # A migration changed the type of a column it selects while this service ran
+        # ("cached plan must not change result type"), or the server lost it: prepare it
+        # afresh, else every use of this connection would fail the same way.
+        if not stale_prepared_statement(exc):
+            raise
+        del kept[name]
+        exists = not isinstance(exc, psycopg.errors.InvalidSqlStatementName)
+        if not raw.autocommit:
+            # The failure aborted the caller's transaction: the next use starts afresh.
+            if exists:
+                info["credit_stale"] = [name]
+            raise
+        if exists:
+            conn.exec_driver_sql(f"DEALLOCATE {name}")
+        prepared()
+        return execute()
 
 
 def features_for(conn: Connection, entity_key: str, as_of: date) -> dict[str, float] | None:

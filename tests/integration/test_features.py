@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 
 from credit.v1 import records_pb2
 from services.common.auth import Principal
@@ -21,7 +22,7 @@ from services.records.ingest import entity_row, ingest
 from services.records.models import Entity, Record
 from services.records.queries import credit_file
 from services.records.rules.national import add_months
-from services.records.store import Store, now
+from services.records.store import Store, now, open_store
 from services.records.submission import EntityKey, decode_subject, require_ref
 from services.scoring.features import (
     FEATURE_NAMES,
@@ -32,7 +33,7 @@ from services.scoring.features import (
     labels,
     whole_months_since,
 )
-from tests.conftest import CREDIT, FIRE, HR, MEDICAL, TODAY
+from tests.conftest import CREDIT, FIRE, HR, MEDICAL, PII_KEY, TODAY
 from tests.factories import agency, fire, hr, medical, subject, uscc
 
 AS_OF = date(2025, 2, 28)  # month end: 12 months back is 2024-02-28, 36 months 2022-02-28
@@ -410,3 +411,45 @@ def test_docs_carry_the_feature_table() -> None:
     doc = Path(__file__).parents[2] / "docs" / "features.md"
     assert features_markdown() in doc.read_text(encoding="utf-8"), (
         "docs/features.md is stale: paste `python -m services.scoring.features`")
+
+
+# ------------------------------------------------------------- prepared statement, schema change
+
+def _retype_name(pg_url: str, length: int) -> None:
+    """A migration run by another replica while the scoring service serves."""
+    other = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    with other.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")  # a transaction left open fails
+        conn.exec_driver_sql(
+            f"ALTER TABLE records.entities ALTER COLUMN name TYPE varchar({length})")
+    other.dispose()
+
+
+@pytest.mark.postgres
+def test_the_prepared_feature_query_survives_a_column_type_change(pg_url: str) -> None:
+    store = open_store(pg_url, pii_key=PII_KEY, clock=lambda: TODAY)
+    code = uscc(91)
+    try:
+        _ok(store, HR, hr("h-1", code))
+        expected = _get(store, code, TODAY)
+        # Evaluate's way: one autocommit connection, the statement prepared on it once.
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            assert features_for(conn, code, TODAY) == expected
+            _retype_name(pg_url, 300)
+            # Its result type changed: prepared afresh and run again, unseen by the caller.
+            assert features_for(conn, code, TODAY) == expected
+            assert features_for(conn, code, TODAY) == expected
+        # The change consumer's way: inside a transaction, which the failure aborts; the
+        # connection's next transaction prepares afresh instead of failing forever.
+        with store.engine.connect() as conn:
+            assert features_for(conn, code, TODAY) == expected
+            conn.commit()
+            _retype_name(pg_url, 400)
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                features_for(conn, code, TODAY)
+            conn.rollback()
+            assert features_for(conn, code, TODAY) == expected
+            names = conn.exec_driver_sql("SELECT name FROM pg_prepared_statements").scalars()
+            assert len([n for n in names if n.startswith("credit_features_")]) == 1
+    finally:
+        store.engine.dispose()
