@@ -46,6 +46,14 @@ def fresh_pg_database(server_url: str) -> tuple[str, str]:
     return server_url.rsplit("/", 1)[0] + "/" + name, name
 
 
+def retype_entity_name(url: str, length: int) -> None:
+    """A migration run by another replica while the services serve: it changes the type of a
+    column their prepared statements select. A transaction left open on the table fails it."""
+    with psycopg.connect(url) as conn:
+        conn.execute("SET LOCAL lock_timeout = '10s'")
+        conn.execute(f"ALTER TABLE records.entities ALTER COLUMN name TYPE varchar({length})")
+
+
 def drop_pg_database(name: str) -> None:
     with _admin_conn() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

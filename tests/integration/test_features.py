@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import psycopg
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
 from credit.v1 import records_pb2
 from services.common.auth import Principal
@@ -33,7 +33,7 @@ from services.scoring.features import (
     labels,
     whole_months_since,
 )
-from tests.conftest import CREDIT, FIRE, HR, MEDICAL, PII_KEY, TODAY
+from tests.conftest import CREDIT, FIRE, HR, MEDICAL, PII_KEY, TODAY, retype_entity_name
 from tests.factories import agency, fire, hr, medical, subject, uscc
 
 AS_OF = date(2025, 2, 28)  # month end: 12 months back is 2024-02-28, 36 months 2022-02-28
@@ -415,16 +415,6 @@ def test_docs_carry_the_feature_table() -> None:
 
 # ------------------------------------------------------------- prepared statement, schema change
 
-def _retype_name(pg_url: str, length: int) -> None:
-    """A migration run by another replica while the scoring service serves."""
-    other = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
-    with other.begin() as conn:
-        conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")  # a transaction left open fails
-        conn.exec_driver_sql(
-            f"ALTER TABLE records.entities ALTER COLUMN name TYPE varchar({length})")
-    other.dispose()
-
-
 @pytest.mark.postgres
 def test_the_prepared_feature_query_survives_a_column_type_change(pg_url: str) -> None:
     store = open_store(pg_url, pii_key=PII_KEY, clock=lambda: TODAY)
@@ -435,7 +425,7 @@ def test_the_prepared_feature_query_survives_a_column_type_change(pg_url: str) -
         # Evaluate's way: one autocommit connection, the statement prepared on it once.
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             assert features_for(conn, code, TODAY) == expected
-            _retype_name(pg_url, 300)
+            retype_entity_name(pg_url, 300)
             # Its result type changed: prepared afresh and run again, unseen by the caller.
             assert features_for(conn, code, TODAY) == expected
             assert features_for(conn, code, TODAY) == expected
@@ -444,7 +434,7 @@ def test_the_prepared_feature_query_survives_a_column_type_change(pg_url: str) -
         with store.engine.connect() as conn:
             assert features_for(conn, code, TODAY) == expected
             conn.commit()
-            _retype_name(pg_url, 400)
+            retype_entity_name(pg_url, 400)
             with pytest.raises(psycopg.errors.FeatureNotSupported):
                 features_for(conn, code, TODAY)
             conn.rollback()

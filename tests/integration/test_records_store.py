@@ -10,7 +10,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import create_engine, event, func, select, text, update
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ from services.records.submission import (
     legacy_content_hash,
     require_ref,
 )
-from tests.conftest import ADMIN, CREDIT, FIRE, HR, MEDICAL, PII_KEY, TODAY
+from tests.conftest import ADMIN, CREDIT, FIRE, HR, MEDICAL, PII_KEY, TODAY, retype_entity_name
 from tests.factories import agency, fire, hr, medical, resident_id, subject, uscc
 
 
@@ -624,11 +624,7 @@ def test_a_credit_file_is_read_after_a_column_type_changed_under_it(one_connecti
     assert _one(store, FIRE, fire("f-m", code)).error is None
     for _ in range(2):  # prepared on the one pooled connection
         assert len(_file(store, code).records) == 1
-    # A migration run by another replica while this one serves.
-    other = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
-    with other.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE records.entities ALTER COLUMN name TYPE varchar(300)")
-    other.dispose()
+    retype_entity_name(pg_url, 300)
     # The prepared statement's result type changed: read again, freshly prepared.
     assert len(_file(store, code).records) == 1
 
