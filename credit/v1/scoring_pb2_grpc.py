@@ -195,7 +195,7 @@ class ScoringServiceServicer:
     def DrawInspectionPlan(self, request, context):
         """Draws a 双随机 plan for a department's task from the stored grades (filters: region,
         industry, source), stratified by grade, with inspectors assigned at random; stores and
-        returns it. The plan is reproducible from its seed and inputs (algorithm draw-v2).
+        returns it. The plan is reproducible from its seed and inputs (algorithm draw-v3).
         Idempotent on (department, request_id). Department or admin; a department draws only
         for itself. Errors: INVALID_ARGUMENT, PERMISSION_DENIED, FAILED_PRECONDITION (too few
         inspectors or capacity: nothing is drawn or stored), ALREADY_EXISTS (request_id reused

@@ -1,8 +1,9 @@
 """Reproducible, publicly verifiable "双随机、一公开" draws (line 27 四).
 
-Algorithm "draw-v2" (plans drawn with "draw-v1" still verify). Everything is SHA-256 over UTF-8
-text, hex digests, so anyone can recompute a published plan in any language from the plan, the
-candidate list, the inspector list, the previous plan's drawn keys and the supervision policy:
+Algorithm "draw-v3" (plans drawn with "draw-v1" or "draw-v2" still verify). Everything is
+SHA-256 over UTF-8 text, hex digests, so anyone can recompute a published plan in any language
+from the plan, the candidate list, the inspector list, the previous plan's drawn keys and the
+supervision policy:
 
 1. Candidates are sorted by key (UTF-8 byte order = code point order). candidate_hash =
    SHA-256 of the lines "key|grade\\n". inspector_hash = SHA-256 of the lines
@@ -14,28 +15,39 @@ candidate list, the inspector list, the previous plan's drawn keys and the super
    draw ratio of 1). drawn = ceil(ratio × eligible) in exact decimal arithmetic, where ratio is
    the grade's draw_ratio, or 0 for a grade not inspected proactively (A: 无事不扰).
 3. Eligible keys are ranked by SHA-256("seed|ALG|candidate_hash|grade|key") ascending (ALG is the
-   plan's algorithm, "draw-v2" or "draw-v1"; ties, never seen in practice, by key); the first
-   `drawn` are taken. Plan order: per grade A→D, the triggered entities by key, then the random
-   ones in rank order.
-4. Inspectors: for each planned entity in plan order, inspectors are ranked by
-   SHA-256("seed|ALG|candidate_hash|inspector|entity_key|inspector_id"); the first
-   k = `inspectors_per_entity` that are not recused from the entity and have capacity left
-   (the open ones, in rank order; rank ties, never seen, by id) are assigned. draw-v2 only:
-   unless, with them taken, the capacity left could no longer give the R entities after this
-   one k distinct inspectors each (Σ_i min(left_i, R) < k·R over all inspectors, recusals
-   aside); then the k open ones with the most capacity left are assigned (capacity ties in rank
-   order). Either way an entity's inspectors are listed in rank order. draw-v2 also fails at
-   once when Σ_i min(capacity_i, E) < k·E for the E planned entities. If any entity cannot be
-   staffed the draw fails as a whole (`DrawError`).
+   plan's algorithm, e.g. "draw-v3"; ties, never seen in practice, by key); the first `drawn`
+   are taken. Plan order: per grade A→D, the triggered entities by key, then the random ones in
+   rank order.
+4. Inspectors, for each planned entity in plan order: its inspectors not recused from it are
+   ranked by SHA-256("seed|ALG|candidate_hash|inspector|entity_key|inspector_id") (rank ties,
+   never seen, by id); the first k = `inspectors_per_entity` of them with capacity left (the
+   open ones) are assigned. draw-v2 and v3: unless, with them taken, the capacity left could no
+   longer give the R entities after this one k distinct inspectors each (Σ_i min(left_i, R) <
+   k·R over all inspectors, recusals aside); then the k open ones with the most capacity left
+   are assigned (capacity ties in rank order). Both also fail at once when Σ_i min(capacity_i,
+   E) < k·E for the E planned entities.
+5. draw-v3 only, when fewer than k were open (recusals left the entity's share with others):
+   one more inspector at a time comes from the shortest chain of reassignments, found breadth
+   first. The entity queues, in its rank order, the inspectors it may have and does not; the
+   first inspector with capacity left to be queued ends the chain. Otherwise inspectors are
+   taken from the queue in turn and followed to the entities that have them, in plan order,
+   each entity once; each queues, in its own rank order, the inspectors it may have, does not
+   have and that were not queued before. At the chain's end, the inspector with capacity goes
+   to the entity that queued it, which gives up the inspector through which it was reached;
+   that one goes to the entity that queued it, and so on back to the entity being staffed.
+   Only the end's load changes, by one.
+6. Every entity's inspectors are listed in its rank order. If an entity cannot be staffed the
+   draw fails as a whole (`DrawError`).
 
 The seed is an integer written as a decimal string (128 bits from os.urandom when not given, so
-JSON readers without big integers keep it exact). Assignment is greedy in plan order. draw-v1's
-could fail with capacity to spare (3 inspectors of capacity 60 for 87 entities, 2 each: it
-depended on the seed). draw-v2's never fails without recusals when Σ_i min(capacity_i, E) ≥ k·E
-for the E planned entities (taking the k with the most capacity left keeps that condition for
-the rest), and stays random otherwise: the ranked choice stands whenever it leaves enough.
-With recusals it can still fail where a cleverer assignment would fit; the error names the
-entity, and more inspectors or more capacity resolve it.
+JSON readers without big integers keep it exact). draw-v1's greedy ranked choice could fail with
+capacity to spare (3 inspectors of capacity 60 for 87 entities, 2 each: it depended on the
+seed); draw-v2's capacity look-ahead never fails that way without recusals, but recusals could
+still make it fail where another assignment fits. draw-v3 fails only where no assignment
+exists: step 5 is an augmenting path of the flow source → entity (k) → inspector not recused
+from it (1) → sink (capacity), and an entity no such path reaches cannot be staffed together
+with the entities before it. The ranked choice stands wherever it leaves enough, so the
+assignment stays random.
 """
 
 from __future__ import annotations
@@ -46,6 +58,7 @@ import json
 import math
 import os
 import sys
+from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -94,8 +107,8 @@ __all__ = [
     "verify",
 ]
 
-ALGORITHM = "draw-v2"  # what new plans are drawn with
-ALGORITHMS = ("draw-v1", ALGORITHM)  # what plans may say (and are verified by)
+ALGORITHM = "draw-v3"  # what new plans are drawn with
+ALGORITHMS = ("draw-v1", "draw-v2", ALGORITHM)  # what plans may say (and are verified by)
 MAX_SEED_DIGITS = 80  # a seed is a decimal string; drawn seeds have 39 digits at most
 RANDOM = "random"
 TRIGGERED = "triggered"
@@ -415,7 +428,7 @@ def _assign(
             f"inspectors each; no inspector can take an entity twice, so the capacity that "
             f"counts is {usable}"
         )
-    staff: dict[str, tuple[str, ...]] = {}
+    staffing = _Staffing(left, {c.key: n for n, c in enumerate(planned)})
     for n, c in enumerate(planned):
         allowed = [i for i in inspectors if c.key not in i.recusals]
         if len(allowed) < per_entity:
@@ -423,26 +436,90 @@ def _assign(
                 f"entity {c.key}: only {len(allowed)} inspectors are not recused; "
                 f"{per_entity} are needed"
             )
-        ranked = sorted(
+        ranked = [i.id for i in sorted(
             allowed,
             key=lambda i: (_rank(seed, algorithm, c_hash, "inspector", c.key, i.id), i.id),
-        )
-        open_ = [i.id for i in ranked if left[i.id] > 0]
+        )]
+        open_ = [i for i in ranked if left[i] > 0]
         chosen = open_[:per_entity]
         rest = len(planned) - n - 1
         if keeps_staffable and rest and not _staffable(left, set(chosen), rest, per_entity):
             # Stable sort: equal capacity keeps rank order, so the choice stays random.
             most = set(sorted(open_, key=lambda i: -left[i])[:per_entity])
             chosen = [i for i in open_ if i in most]  # listed in rank order, as always
-        if len(chosen) < per_entity:
+        staffing.take(c.key, ranked, chosen)
+        if algorithm == "draw-v3":
+            while len(staffing.staff[c.key]) < per_entity and staffing.reassign(c.key):
+                pass
+        got = len(staffing.staff[c.key])
+        if got < per_entity:
+            also = ", even moving other entities' inspectors" if algorithm == "draw-v3" else ""
             raise DrawError(
-                f"entity {c.key}: only {len(chosen)} of the inspectors not recused from it "
-                f"have capacity left, {per_entity} are needed (add inspectors or capacity)"
+                f"entity {c.key}: only {got} of the inspectors not recused from it "
+                f"have capacity left{also}; {per_entity} are needed (add inspectors or "
+                f"capacity)"
             )
+    return {key: tuple(ids) for key, ids in staffing.staff.items()}
+
+
+class _Staffing:
+    """Who inspects whom so far, and draw-v3's repair (step 5 of the module docstring)."""
+
+    def __init__(self, left: dict[str, int], position: Mapping[str, int]) -> None:
+        self.left, self.position = left, position
+        self.staff: dict[str, list[str]] = {}  # entity → its inspectors, in its rank order
+        self.ranked: dict[str, list[str]] = {}  # entity → the inspectors it may have, ranked
+        self.holds: dict[str, set[str]] = {i: set() for i in left}  # inspector → entities
+
+    def take(self, entity: str, ranked: list[str], chosen: Collection[str]) -> None:
+        self.ranked[entity] = ranked
+        self.staff[entity] = [i for i in ranked if i in chosen]
         for i in chosen:
-            left[i] -= 1
-        staff[c.key] = tuple(chosen)
-    return staff
+            self.left[i] -= 1
+            self.holds[i].add(entity)
+
+    def reassign(self, entity: str) -> bool:
+        """Gives `entity` one more inspector through the shortest chain of reassignments;
+        False when there is none."""
+        reached: dict[str, tuple[str, str | None]] = {}  # inspector → (entity, gives up)
+        queue: deque[str] = deque()
+        expanded = {entity}
+
+        def reach(e: str, gives_up: str | None) -> str | None:
+            """Queues the inspectors `e` may have and does not; the first with capacity left
+            ends the search."""
+            mine = self.staff[e]
+            for i in self.ranked[e]:
+                if i not in reached and i not in mine:
+                    reached[i] = (e, gives_up)
+                    if self.left[i] > 0:
+                        return i
+                    queue.append(i)
+            return None
+
+        end = reach(entity, None)
+        while end is None and queue:
+            full = queue.popleft()
+            for e in sorted(self.holds[full] - expanded, key=self.position.__getitem__):
+                expanded.add(e)
+                if (end := reach(e, full)) is not None:
+                    break
+        if end is None:
+            return False
+        self.left[end] -= 1
+        i: str | None = end
+        while i is not None:  # back along the chain: each entity takes i, gives up the next
+            e, gives_up = reached[i]
+            self._move(e, gives_up, i)
+            i = gives_up
+        return True
+
+    def _move(self, entity: str, gives_up: str | None, takes: str) -> None:
+        mine = set(self.staff[entity]) - {gives_up} | {takes}
+        self.staff[entity] = [i for i in self.ranked[entity] if i in mine]
+        self.holds[takes].add(entity)
+        if gives_up is not None:
+            self.holds[gives_up].discard(entity)
 
 
 def _staffable(left: Mapping[str, int], taking: Collection[str], rest: int,

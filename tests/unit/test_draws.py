@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import random
 import subprocess
 import sys
 from collections import Counter
@@ -15,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from services.scoring.draws import (
@@ -214,13 +216,88 @@ def test_too_few_inspectors_fail_the_whole_draw() -> None:
         plan_of(inspectors=[dataclasses.replace(i, recusals=frozenset({"D0000", "D0001"}))
                             if i.id != "I00" else i for i in INSPECTORS],
                 triggered=["D0000"])
-    # Enough capacity in total, but not for the entity that only two inspectors may take.
-    drawn = keys(plan_of())
-    last = drawn[-1]
+    # Enough capacity in total, but I00 has none, and the last entity may only have I00 and
+    # I01: no assignment staffs it, however the others are moved.
+    last = keys(plan_of())[-1]
+    tight = [Inspector("I00", "a", "m", 0), Inspector("I01", "b", "m", 100),
+             Inspector("I02", "c", "m", 100, frozenset({last}))]
+    with pytest.raises(DrawError, match=f"entity {last}: only 1 .* even moving other"):
+        plan_of(inspectors=tight)
+
+
+def test_draw_v3_moves_inspectors_to_staff_an_entity_others_are_recused_from() -> None:
+    # The last of ten entities may only have I00 and I01; I00 can take one entity, which an
+    # earlier entity's ranked choice may already have given it. draw-v2 then failed; draw-v3
+    # moves that entity to I02, the shortest chain, and changes nothing else.
+    last = "E0009"
     tight = [Inspector("I00", "a", "m", 1), Inspector("I01", "b", "m", 100),
              Inspector("I02", "c", "m", 100, frozenset({last}))]
-    with pytest.raises(DrawError, match="have capacity left"):
-        plan_of(inspectors=tight)
+    everyone = [Candidate(f"E{i:04d}", "D") for i in range(10)]
+    v2_failed = 0
+    for seed in range(1, 21):
+        plan = _all_inspected(10, tight, seed)
+        staff = {e.key: e.inspectors for e in plan.entities}
+        assert set(staff[last]) == {"I00", "I01"}
+        assert all(set(s) == {"I01", "I02"} for k, s in staff.items() if k != last)
+        assert verify(plan, everyone, tight, POLICY).ok
+        try:
+            _all_inspected(10, tight, seed, algorithm="draw-v2")
+        except DrawError as exc:
+            assert "have capacity left" in str(exc)
+            v2_failed += 1
+    assert v2_failed > 0  # the case draw-v3 exists for
+
+
+def _feasible(entities: Sequence[str], inspectors: Sequence[Inspector], k: int) -> bool:
+    """Whether some assignment gives every entity k distinct inspectors not recused from it
+    within capacity: scipy's maximum flow, source → entity (k) → inspector (1) → sink."""
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import maximum_flow
+
+    n_e, n_i = len(entities), len(inspectors)
+    sink = n_e + n_i + 1
+    edges = [(0, 1 + e, k) for e in range(n_e)]
+    edges += [(1 + e, 1 + n_e + j, 1) for e, key in enumerate(entities)
+              for j, i in enumerate(inspectors) if key not in i.recusals]
+    edges += [(1 + n_e + j, sink, i.capacity) for j, i in enumerate(inspectors)]
+    rows, cols, caps = zip(*edges, strict=True)
+    graph = csr_array((np.array(caps, dtype=np.int32), (rows, cols)), shape=(sink + 1,) * 2)
+    return bool(maximum_flow(graph, 0, sink).flow_value == k * n_e)
+
+
+def test_draw_v3_staffs_exactly_when_some_assignment_exists() -> None:
+    rng = random.Random(7)
+    outcomes: Counter[tuple[bool, str]] = Counter()
+    for trial in range(400):
+        n_e, n_i = rng.randint(1, 9), rng.randint(2, 7)
+        keys_ = [f"E{e:04d}" for e in range(n_e)]  # as _all_inspected names them
+        inspectors = [
+            Inspector(f"I{j}", "n", "m", rng.randint(0, 5),
+                      frozenset(k for k in keys_ if rng.random() < 0.35))
+            for j in range(n_i)
+        ]
+        expected = _feasible(keys_, inspectors, POLICY.inspectors_per_entity)
+        for algorithm in ("draw-v2", ALGORITHM):
+            try:
+                plan = _all_inspected(n_e, inspectors, trial, algorithm)
+            except DrawError:
+                outcomes[(False, algorithm)] += 1
+                assert not expected or algorithm == "draw-v2"  # v3 fails only where none fits
+                continue
+            outcomes[(True, algorithm)] += 1
+            assert expected
+            load = Counter(i for e in plan.entities for i in e.inspectors)
+            for e in plan.entities:
+                assert len(set(e.inspectors)) == len(e.inspectors) == 2
+                assert not any(e.key in i.recusals for i in inspectors if i.id in e.inspectors)
+            assert all(load[i.id] <= i.capacity for i in inspectors)
+            assert verify(plan, [Candidate(k, "D") for k in keys_], inspectors, POLICY).ok
+        if expected:
+            outcomes[(True, "possible")] += 1
+    # Both kinds of instance came up, and some feasible ones defeated draw-v2.
+    assert outcomes[(True, ALGORITHM)] == outcomes[(True, "possible")] > 50
+    assert outcomes[(False, ALGORITHM)] > 50
+    assert outcomes[(True, "draw-v2")] < outcomes[(True, ALGORITHM)]
 
 
 def _all_inspected(n: int, inspectors: list[Inspector], seed: int,
@@ -231,7 +308,7 @@ def _all_inspected(n: int, inspectors: list[Inspector], seed: int,
                    triggered=[c.key for c in candidates], algorithm=algorithm)
 
 
-def test_draw_v2_staffs_whenever_the_capacity_allows_it() -> None:
+def test_draw_v2_and_v3_staff_whenever_the_capacity_allows_it() -> None:
     # 87 entities, 2 inspectors each, 3 inspectors of capacity 58: exactly enough. draw-v1's
     # greedy ranked choice ran one inspector dry before the end for some seeds.
     trio = [Inspector(f"I{i}", f"检查员{i}", "market_supervision", 58) for i in range(3)]
@@ -264,7 +341,7 @@ def test_draw_v2_staffs_whenever_the_capacity_allows_it() -> None:
                             Inspector("s2", "丙", "m", 3)], 1)
 
 
-def test_draw_v2_keeps_the_ranked_choice_while_capacity_is_ample() -> None:
+def test_the_ranked_choice_stands_while_capacity_is_ample() -> None:
     plan = plan_of()
     c_hash = candidate_hash(CANDIDATES)
     for e in plan.entities:
@@ -273,9 +350,10 @@ def test_draw_v2_keeps_the_ranked_choice_while_capacity_is_ample() -> None:
         assert list(e.inspectors) == [i.id for i in ranked[:2]]
 
 
-def test_plans_drawn_with_draw_v1_still_verify() -> None:
-    old = plan_of(algorithm="draw-v1")
-    assert old.algorithm == "draw-v1" and verify(old, CANDIDATES, INSPECTORS, POLICY).ok
+@pytest.mark.parametrize("algorithm", ["draw-v1", "draw-v2"])
+def test_plans_drawn_with_older_algorithms_still_verify(algorithm: str) -> None:
+    old = plan_of(algorithm=algorithm)
+    assert old.algorithm == algorithm and verify(old, CANDIDATES, INSPECTORS, POLICY).ok
     assert keys(old) != keys(plan_of())  # the version is part of every ranking
     with pytest.raises(DrawInputError, match="algorithm"):
         plan_of(algorithm="draw-v0")
