@@ -22,7 +22,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/python proto/generate.py --check
 	$(BIN)/ruff check .
-	$(BIN)/mypy services proto models
+	$(BIN)/mypy services proto models bench tests
 
 test: lint
 	$(BIN)/pytest -q

@@ -37,7 +37,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from credit.v1 import scoring_pb2, scoring_pb2_grpc  # noqa: E402
+from credit.v1 import scoring_pb2  # noqa: E402
+from services.common.stubs import scoring_stub  # noqa: E402
 from services.scoring.store import open_grade_store  # noqa: E402
 from tests.conftest import PG_URL, drop_pg_database, fresh_pg_database  # noqa: E402
 from tests.gateway_platform import gateway  # noqa: E402
@@ -185,7 +186,7 @@ async def grpc_load(address: str, paths: list[str], concurrency: int,
     requests = [grpc_request(p) for p in paths]
     metadata = (("authorization", "Bearer dev-planner"),)
     async with grpc.aio.insecure_channel(address) as channel:
-        stub = scoring_pb2_grpc.ScoringServiceStub(channel)  # type: ignore[no-untyped-call]
+        stub = scoring_stub(channel)
 
         async def call(i: int) -> bool:
             try:

@@ -35,8 +35,9 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from credit.v1 import common_pb2, records_pb2, records_pb2_grpc  # noqa: E402
+from credit.v1 import common_pb2, records_pb2  # noqa: E402
 from services.common.auth import Principal  # noqa: E402
+from services.common.stubs import records_stub  # noqa: E402
 from services.records import departments  # noqa: E402
 from services.records.demo import generate  # noqa: E402
 from services.records.ingest import _row, entity_row, rule_texts  # noqa: E402
@@ -177,7 +178,7 @@ def naive_ingest(store: Store, subs: list[records_pb2.RecordSubmission],
 def credit_file_latency(address: str, keys: list[str], seconds: float) -> list[float]:
     lat: list[float] = []
     with grpc.insecure_channel(address) as channel:
-        stub = records_pb2_grpc.RecordsServiceStub(channel)
+        stub = records_stub(channel)
         md = bearer("dev-regulator")
         deadline = time.perf_counter() + seconds
         for key in keys:

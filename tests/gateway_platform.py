@@ -15,6 +15,7 @@ import grpc
 import httpx
 
 from credit.v1 import records_pb2, records_pb2_grpc
+from services.common.stubs import records_stub
 from tests.factories import fire, hr, medical, resident_id, subject, uscc
 from tests.procs import bearer, free_port, records_service, service
 
@@ -110,6 +111,6 @@ def platform(tmp: Path, **gateway_env: str) -> Iterator[Platform]:
         g_addr, metrics, _, http = stack.enter_context(gateway(tmp, r_addr, s_addr,
                                                                **gateway_env))
         with grpc.insecure_channel(r_addr) as channel:
-            seeded = seed(records_pb2_grpc.RecordsServiceStub(channel))  # type: ignore[no-untyped-call]
+            seeded = seed(records_stub(channel))
         wait_graded(http, 13)
         yield Platform(http, g_addr, metrics, r_addr, s_addr, tmp, seeded)

@@ -17,9 +17,9 @@ import grpc
 import grpc.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from credit.v1 import records_pb2_grpc, scoring_pb2_grpc
 from services.common.config import CLIENT_CHANNEL_OPTIONS
 from services.common.errors import ServiceError, bad_request_violations
+from services.common.stubs import records_stub, scoring_stub
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,8 @@ class Downstream:
                                                           options=CLIENT_CHANNEL_OPTIONS)
         self._scoring_channel = grpc.aio.insecure_channel(self.scoring_address,
                                                           options=CLIENT_CHANNEL_OPTIONS)
-        self.records = records_pb2_grpc.RecordsServiceStub(  # type: ignore[no-untyped-call]
-            self._records_channel)
-        self.scoring = scoring_pb2_grpc.ScoringServiceStub(  # type: ignore[no-untyped-call]
-            self._scoring_channel)
+        self.records = records_stub(self._records_channel)
+        self.scoring = scoring_stub(self._scoring_channel)
         self._channels = {"records": self._records_channel, "scoring": self._scoring_channel}
 
     async def close(self) -> None:

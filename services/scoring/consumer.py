@@ -21,9 +21,10 @@ import grpc
 from prometheus_client import Gauge
 from sqlalchemy import Connection, Engine, select
 
-from credit.v1 import records_pb2, records_pb2_grpc
+from credit.v1 import records_pb2
 from services.common.config import CLIENT_CHANNEL_OPTIONS
 from services.common.db import SessionLock
+from services.common.stubs import records_stub
 from services.records.audit import FEED_TIP_METADATA, feed_tip
 from services.scoring.evaluate import Model
 from services.scoring.features import feature_rows
@@ -188,7 +189,7 @@ class ChangeConsumer:
         metadata = (("authorization", f"Bearer {self.token}"),) if self.token else None
         async with grpc.aio.insecure_channel(self.address,
                                             options=CLIENT_CHANNEL_OPTIONS) as channel:
-            stub = records_pb2_grpc.RecordsServiceStub(channel)  # type: ignore[no-untyped-call]
+            stub = records_stub(channel)
             call = stub.WatchChanges(records_pb2.WatchChangesRequest(
                 after_seq=after, after_hash=after_hash, follow=True, batch_size=MAX_EVENTS),
                 metadata=metadata)

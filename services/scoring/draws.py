@@ -30,12 +30,12 @@ supervision policy:
    one more inspector at a time comes from the shortest chain of reassignments, found breadth
    first. The entity queues, in its rank order, the inspectors it may have and does not; the
    first inspector with capacity left to be queued ends the chain. Otherwise inspectors are
-   taken from the queue in turn and followed to the entities that have them, in plan order,
-   each entity once; each queues, in its own rank order, the inspectors it may have, does not
-   have and that were not queued before. At the chain's end, the inspector with capacity goes
-   to the entity that queued it, which gives up the inspector through which it was reached;
-   that one goes to the entity that queued it, and so on back to the entity being staffed.
-   Only the end's load changes, by one.
+   taken from the queue in turn and followed to the entities staffed before that have them,
+   in plan order, each entity once; each queues, in its own rank order, the inspectors it may
+   have, does not have and that were not queued before. At the chain's end, the inspector
+   with capacity goes to the entity that queued it, which gives up the inspector through which
+   it was reached; that one goes to the entity that queued it, and so on back to the entity
+   being staffed. Only the end's load changes, by one.
 6. Every entity's inspectors are listed in its rank order. If an entity cannot be staffed the
    draw fails as a whole (`DrawError`).
 

@@ -24,7 +24,7 @@ import grpc
 import numpy as np
 from sqlalchemy import Engine, select
 
-from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, scoring_pb2_grpc
+from credit.v1 import common_pb2, records_pb2, scoring_pb2, scoring_pb2_grpc
 from services.common.auth import Principal, current_principal
 from services.common.codes import PersonalIdProtector
 from services.common.db import (
@@ -35,6 +35,7 @@ from services.common.db import (
     where_in,
 )
 from services.common.errors import ServiceError, bad_request_violations, to_status_proto
+from services.common.stubs import records_stub
 from services.records.departments import SOURCE_OWNER
 from services.records.submission import (
     KIND_ENUM,
@@ -845,7 +846,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         metadata = tuple((k, v) for k, v in context.invocation_metadata()
                          if k == "authorization")
         async with grpc.aio.insecure_channel(self.records_address) as channel:
-            stub = records_pb2_grpc.RecordsServiceStub(channel)  # type: ignore[no-untyped-call]
+            stub = records_stub(channel)
             try:
                 reply = await stub.SubmitRecord(records_pb2.SubmitRecordRequest(record=record),
                                                 metadata=metadata, timeout=10)

@@ -11,7 +11,8 @@ from typing import Any
 import grpc
 import pytest
 
-from credit.v1 import records_pb2, records_pb2_grpc
+from credit.v1 import records_pb2
+from services.common.stubs import records_stub
 from tests.factories import hr, uscc
 from tests.gateway_platform import Platform, platform
 from tests.procs import bearer
@@ -122,7 +123,7 @@ def test_a_department_record_changes_the_grade_the_planner_sees(page: Any,
             "() => document.querySelector('#entity-grade').textContent.length === 1")
     assert page.locator("#entity-grade").inner_text() != "D"
     with grpc.insecure_channel(plat.records) as channel:
-        records_pb2_grpc.RecordsServiceStub(channel).SubmitRecord(
+        records_stub(channel).SubmitRecord(
             records_pb2.SubmitRecordRequest(record=hr("browser-d", code, tier="grave")),
             metadata=bearer("dev-hr"), timeout=20)
     for _ in range(60):

@@ -12,7 +12,8 @@ import grpc
 import psycopg
 import pytest
 
-from credit.v1 import records_pb2, records_pb2_grpc
+from credit.v1 import records_pb2
+from services.common.stubs import records_stub
 from tests.factories import medical, uscc
 from tests.procs import bearer, records_service
 
@@ -37,7 +38,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_record(tmp_path: Path, pg_url: 
     acked: set[str] = set()
     with records_service(tmp_path, pg_url, CREDIT_TODAY="2025-11-20") as (address, _, proc), \
             grpc.insecure_channel(address) as channel:
-        stub = records_pb2_grpc.RecordsServiceStub(channel)
+        stub = records_stub(channel)
         replies = stub.SubmitRecords(_stream(), metadata=bearer("dev-medical"), timeout=60)
         with pytest.raises(grpc.RpcError):
             for reply in replies:
@@ -54,7 +55,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_record(tmp_path: Path, pg_url: 
 
     with records_service(tmp_path, pg_url, CREDIT_TODAY="2025-11-20") as (address, _, _proc), \
             grpc.insecure_channel(address) as channel:
-        stub = records_pb2_grpc.RecordsServiceStub(channel)
+        stub = records_stub(channel)
         outcomes: dict[int, int] = {}
         for reply in stub.SubmitRecords(_stream(), metadata=bearer("dev-medical"), timeout=120):
             for r in reply.results:

@@ -22,11 +22,10 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from credit.v1 import (
     common_pb2,
-    gateway_pb2_grpc,
     records_pb2,
-    records_pb2_grpc,
     scoring_pb2,
 )
+from services.common.stubs import gateway_stub, records_stub
 from tests.factories import hr, uscc
 from tests.gateway_platform import Platform, gateway, platform
 from tests.procs import bearer, free_port
@@ -46,7 +45,7 @@ def test_department_record_regrades_and_planner_sees_the_new_grade(plat: Platfor
         before = planner.get(f"/api/v1/entities/{code}/grade").json()
         assert before["grade"]["entity_key"] == code and before["grade"]["grade"] != "D"
         with grpc.insecure_channel(plat.records) as channel:
-            records_pb2_grpc.RecordsServiceStub(channel).SubmitRecord(
+            records_stub(channel).SubmitRecord(
                 records_pb2.SubmitRecordRequest(record=hr("turns-d", code, tier="serious")),
                 metadata=bearer("dev-hr"), timeout=20)
         deadline = time.monotonic() + 30
@@ -282,7 +281,7 @@ def test_every_grpc_service_describes_itself_by_reflection(plat: Platform) -> No
 def test_grpc_facade_serves_regulators_and_resumes_the_watch(plat: Platform) -> None:
     reg = bearer("dev-regulator")
     with grpc.insecure_channel(plat.grpc) as channel:
-        stub = gateway_pb2_grpc.GatewayServiceStub(channel)
+        stub = gateway_stub(channel)
         page = stub.ListGrades(scoring_pb2.ListGradesRequest(page_size=5), metadata=reg,
                                timeout=10)
         assert len(page.grades) == 5 and page.next_page_token
@@ -443,13 +442,13 @@ def test_workers_share_one_metrics_endpoint_and_sigterm_stops_them_all(tmp_path:
 def test_followed_watch_pushes_a_new_grade_change(plat: Platform) -> None:
     reg = bearer("dev-regulator")
     with grpc.insecure_channel(plat.grpc) as channel:
-        stub = gateway_pb2_grpc.GatewayServiceStub(channel)
+        stub = gateway_stub(channel)
         last = list(stub.WatchGradeChanges(scoring_pb2.WatchGradeChangesRequest(),
                                            metadata=reg, timeout=10))[-1].id
         stream = stub.WatchGradeChanges(scoring_pb2.WatchGradeChangesRequest(
             after_id=last, follow=True), metadata=reg, timeout=30)
         with grpc.insecure_channel(plat.records) as records:
-            records_pb2_grpc.RecordsServiceStub(records).SubmitRecord(
+            records_stub(records).SubmitRecord(
                 records_pb2.SubmitRecordRequest(record=hr("watched", uscc(3), tier="grave")),
                 metadata=bearer("dev-hr"), timeout=20)
         change = next(iter(stream))

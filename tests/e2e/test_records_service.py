@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc
 from services.common.errors import bad_request_violations
+from services.common.stubs import records_stub
 from services.records.config import DEFAULT_MAX_BATCH
 from tests.factories import hr, medical, resident_id, subject, uscc
 from tests.procs import bearer, records_service, sqlite_restore
@@ -39,11 +40,15 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int
 @pytest.fixture(scope="module")
 def stub(service: tuple[str, int, object]) -> Iterator[records_pb2_grpc.RecordsServiceStub]:
     with grpc.insecure_channel(service[0]) as channel:
-        yield records_pb2_grpc.RecordsServiceStub(channel)
+        yield records_stub(channel)
 
 
 def _code(exc: pytest.ExceptionInfo[grpc.RpcError]) -> grpc.StatusCode:
     return exc.value.code()  # type: ignore[attr-defined, no-any-return]
+
+
+def _details(error: grpc.RpcError) -> str:
+    return str(error.details())  # type: ignore[attr-defined]
 
 
 def test_reflection_lists_the_service(service: tuple[str, int, object]) -> None:
@@ -147,7 +152,7 @@ def test_a_default_client_receives_the_acknowledgement_of_a_full_message(
                          CREDIT_TODAY="2025-11-20") as (address, _, _), \
             grpc.insecure_channel(address) as channel:
         full = [hr(f"full-{i}", uscc(5000 + i)) for i in range(DEFAULT_MAX_BATCH)]
-        acks = list(records_pb2_grpc.RecordsServiceStub(channel).SubmitRecords(
+        acks = list(records_stub(channel).SubmitRecords(
             iter([records_pb2.SubmitRecordsRequest(records=full)]), metadata=bearer("dev-hr"),
             timeout=60))
     assert [(a.accepted, a.rejected) for a in acks] == [(DEFAULT_MAX_BATCH, 0)]
@@ -238,7 +243,7 @@ def test_a_cursor_is_checked_against_its_events_hash(
         list(stub.WatchChanges(records_pb2.WatchChangesRequest(
             after_seq=mid.seq, after_hash=events[-1].hash), metadata=feed, timeout=10))
     assert _code(exc) == grpc.StatusCode.FAILED_PRECONDITION
-    assert "restored" in exc.value.details()  # type: ignore[attr-defined]
+    assert "restored" in _details(exc.value)
     for seq, bad in ((mid.seq, "XYZ"), (mid.seq, mid.hash.upper()), (0, mid.hash)):
         with pytest.raises(grpc.RpcError) as exc:
             list(stub.WatchChanges(records_pb2.WatchChangesRequest(
@@ -254,7 +259,7 @@ def test_a_restore_under_a_running_service_ends_an_open_stream(tmp_path: Path) -
     with records_service(tmp_path, f"sqlite:///{tmp_path}/records.db",
                          CREDIT_TODAY="2025-11-20") as (address, _, _), \
             grpc.insecure_channel(address) as channel:
-        stub = records_pb2_grpc.RecordsServiceStub(channel)
+        stub = records_stub(channel)
 
         def submit(rid: str, code: str, decided: str) -> None:
             stub.SubmitRecord(records_pb2.SubmitRecordRequest(
@@ -287,7 +292,7 @@ def test_a_restore_under_a_running_service_ends_an_open_stream(tmp_path: Path) -
         assert not follower.is_alive()
         assert received == []  # nothing of the renumbered feed passed for what came next
         assert failure and failure[0].code() == grpc.StatusCode.FAILED_PRECONDITION  # type: ignore[attr-defined]
-        assert "restored" in failure[0].details()  # type: ignore[attr-defined]
+        assert "restored" in _details(failure[0])
 
 
 def test_watch_changes_resumes_from_cursor(stub: records_pb2_grpc.RecordsServiceStub) -> None:
@@ -435,7 +440,7 @@ def test_deadline_in_an_unknown_calendar_year_is_an_explicit_error(tmp_path: Pat
     with records_service(tmp_path, f"sqlite:///{tmp_path}/r.db",
                          CREDIT_TODAY="2026-12-30") as (address, _, _), \
             grpc.insecure_channel(address) as channel:
-        stub = records_pb2_grpc.RecordsServiceStub(channel)
+        stub = records_stub(channel)
         created = stub.SubmitRecord(records_pb2.SubmitRecordRequest(
             record=hr("cal-1", uscc(900), tier="grave", decided="2025-01-02")),
             metadata=bearer("dev-hr"), timeout=10)
@@ -444,7 +449,7 @@ def test_deadline_in_an_unknown_calendar_year_is_an_explicit_error(tmp_path: Pat
                 record_id=created.record_id, proof="凭证", commitment_letter=True),
                 metadata=bearer("dev-hr"), timeout=10)
     assert _code(exc) == grpc.StatusCode.FAILED_PRECONDITION
-    assert "2027" in exc.value.details()  # type: ignore[attr-defined]
+    assert "2027" in _details(exc.value)
 
 
 def test_repeated_bad_tokens_lock_the_client_out(tmp_path: Path) -> None:
@@ -452,7 +457,7 @@ def test_repeated_bad_tokens_lock_the_client_out(tmp_path: Path) -> None:
                          CREDIT_AUTH_FAILURES_ALLOWED="3",
                          CREDIT_AUTH_FAILURE_WINDOW_SECONDS="600") as (address, _, _), \
             grpc.insecure_channel(address) as channel:
-        stub = records_pb2_grpc.RecordsServiceStub(channel)
+        stub = records_stub(channel)
         request = records_pb2.ListRecordsRequest(page_size=1)
         for _ in range(3):
             with pytest.raises(grpc.RpcError) as bad:

@@ -22,6 +22,7 @@ import pytest
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, scoring_pb2_grpc
 from models.registry import ARTIFACTS_DIR, default_version
 from services.common.db import SessionLock, make_engine
+from services.common.stubs import records_stub, scoring_stub
 from services.scoring.server import REGRADE_LOCK
 from tests.factories import hr, uscc
 from tests.procs import bearer, records_service, service, sqlite_restore
@@ -49,8 +50,8 @@ def _platform(tmp: Path, today: str, **scoring_env: str) -> Iterator[Platform]:
                     CREDIT_TODAY=today, **scoring_env) as (s_addr, s_metrics, _), \
             grpc.insecure_channel(r_addr) as r_channel, \
             grpc.insecure_channel(s_addr) as s_channel:
-        yield Platform(records_pb2_grpc.RecordsServiceStub(r_channel),
-                       scoring_pb2_grpc.ScoringServiceStub(s_channel), s_metrics)
+        yield Platform(records_stub(r_channel),
+                       scoring_stub(s_channel), s_metrics)
 
 
 def _wait(fetch: Callable[[], Any], ok: Callable[[Any], bool], timeout: float = 20) -> Any:
@@ -68,8 +69,9 @@ def _wait(fetch: Callable[[], Any], ok: Callable[[Any], bool], timeout: float = 
 
 
 def _grade(scoring: Any, code: str) -> scoring_pb2.GradeRecord:
-    return scoring.GetGrade(scoring_pb2.GetGradeRequest(
+    grade: scoring_pb2.GradeRecord = scoring.GetGrade(scoring_pb2.GetGradeRequest(
         entity=common_pb2.EntityRef(uscc=code)), metadata=REG, timeout=10)
+    return grade
 
 
 def _rules(scoring: Any, code: str) -> list[str]:
@@ -80,8 +82,8 @@ def _rules(scoring: Any, code: str) -> list[str]:
 
 
 def _submit(records: Any, record: records_pb2.RecordSubmission) -> records_pb2.SubmitResult:
-    result = records.SubmitRecord(records_pb2.SubmitRecordRequest(record=record),
-                                  metadata=HR, timeout=10)
+    result: records_pb2.SubmitResult = records.SubmitRecord(
+        records_pb2.SubmitRecordRequest(record=record), metadata=HR, timeout=10)
     assert result.listed
     return result
 
@@ -236,7 +238,7 @@ def test_one_replica_follows_the_feed_and_a_standby_takes_over(tmp_path: Path,
     today, records_url = "2025-11-20", f"sqlite:///{tmp_path}/records.db"
     with records_service(tmp_path, records_url, CREDIT_TODAY=today) as (r_addr, _, _), \
             grpc.insecure_channel(r_addr) as r_channel:
-        records = records_pb2_grpc.RecordsServiceStub(r_channel)
+        records = records_stub(r_channel)
         env = {"SCORING_RECORDS_DATABASE_URL": records_url, "SCORING_DATABASE_URL": pg_url,
                "SCORING_RECORDS_ADDRESS": r_addr, "SCORING_RECORDS_TOKEN": "dev-scoring",
                "CREDIT_TODAY": today}
@@ -246,7 +248,7 @@ def test_one_replica_follows_the_feed_and_a_standby_takes_over(tmp_path: Path,
             leader = _wait(lambda: _followers(tmp_path, a, b), lambda f: len(f) == 1)[0]
             standby, leader_proc = (b, a_proc) if leader == a else (a, b_proc)
             with grpc.insecure_channel(standby) as channel:
-                scoring = scoring_pb2_grpc.ScoringServiceStub(channel)
+                scoring = scoring_stub(channel)
                 _submit(records, hr("replica-1", uscc(64), tier="grave", decided="2025-06-01"))
                 _wait(lambda: _grade(scoring, uscc(64)), lambda g: g.grade.grade == "D")
                 assert _followers(tmp_path, a, b) == [leader]
@@ -290,7 +292,7 @@ def test_after_a_records_restore_the_consumer_stops_until_a_regrade_resets_its_c
     # than it lost, so that the cursor's position exists again, holding another event.
     with records_service(tmp_path, records_url, CREDIT_TODAY=today) as (r_addr, _, _), \
             grpc.insecure_channel(r_addr) as r_channel:
-        records = records_pb2_grpc.RecordsServiceStub(r_channel)
+        records = records_stub(r_channel)
         for i in range(6 if grown_past else 1):
             _submit(records, hr(f"restore-c{i}", c, tier="grave", decided=f"2025-0{i + 1}-01"))
     with _platform(tmp_path, today) as p:
@@ -338,7 +340,7 @@ def test_a_regrade_runs_on_one_scoring_replica_at_a_time(tmp_path: Path, pg_url:
                     SCORING_DATABASE_URL=pg_url, SCORING_RECORDS_ADDRESS=r_addr,
                     SCORING_RECORDS_TOKEN="dev-scoring", CREDIT_TODAY=today) as (addr, _, _), \
             grpc.insecure_channel(addr) as channel:
-        scoring = scoring_pb2_grpc.ScoringServiceStub(channel)
+        scoring = scoring_stub(channel)
         # Another replica sharing the grade store runs one: it holds the advisory lock.
         engine = make_engine(pg_url, "scoring")
         other = SessionLock(engine, REGRADE_LOCK)

@@ -19,6 +19,7 @@ import pytest
 from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, scoring_pb2_grpc
 from models.registry import default_version
 from services.common.errors import bad_request_violations
+from services.common.stubs import records_stub, scoring_stub
 from tests.factories import hr, medical, uscc
 from tests.procs import bearer, free_port, records_service, service
 
@@ -47,8 +48,8 @@ def platform(tmp: Path) -> Iterator[
             scoring_service(tmp, url, r_addr) as (s_addr, s_metrics, _), \
             grpc.insecure_channel(r_addr) as r_channel, \
             grpc.insecure_channel(s_addr) as s_channel:
-        yield (records_pb2_grpc.RecordsServiceStub(r_channel),
-               scoring_pb2_grpc.ScoringServiceStub(s_channel), s_metrics)
+        yield (records_stub(r_channel),
+               scoring_stub(s_channel), s_metrics)
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +79,9 @@ REG = bearer("dev-regulator")
 
 def _evaluate(scoring: scoring_pb2_grpc.ScoringServiceStub, code: str,
               **kw: str) -> scoring_pb2.Evaluation:
-    return scoring.Evaluate(scoring_pb2.EvaluateRequest(
+    evaluation: scoring_pb2.Evaluation = scoring.Evaluate(scoring_pb2.EvaluateRequest(
         entity=common_pb2.EntityRef(uscc=code), **kw), metadata=REG, timeout=10)
+    return evaluation
 
 
 def test_serious_record_caps_the_grade_at_d_with_its_legal_basis(stubs: tuple[Any, Any]) -> None:
@@ -198,7 +200,7 @@ def test_an_unreachable_records_database_is_unavailable_not_internal(tmp_path: P
     dead = f"postgresql://postgres@127.0.0.1:{free_port()}/records"
     with scoring_service(tmp_path, dead, "") as (address, _, _), \
             grpc.insecure_channel(address) as channel:
-        scoring = scoring_pb2_grpc.ScoringServiceStub(channel)
+        scoring = scoring_stub(channel)
         with pytest.raises(grpc.RpcError) as down:
             _evaluate(scoring, uscc(10))
         assert down.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
@@ -236,7 +238,7 @@ def test_consumer_resumes_from_its_cursor_after_a_restart(tmp_path: Path) -> Non
     code_a, code_b = uscc(30), uscc(31)
     with records_service(tmp_path, url, CREDIT_TODAY=TODAY) as (r_addr, _, _), \
             grpc.insecure_channel(r_addr) as channel:
-        records = records_pb2_grpc.RecordsServiceStub(channel)
+        records = records_stub(channel)
         with scoring_service(tmp_path, url, r_addr):
             records.SubmitRecord(records_pb2.SubmitRecordRequest(
                 record=medical("a", code_a, amount="1500000")),

@@ -11,14 +11,15 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import pytest
 
-from credit.v1 import common_pb2, records_pb2, records_pb2_grpc, scoring_pb2, scoring_pb2_grpc
+from credit.v1 import common_pb2, records_pb2, scoring_pb2
 from services.common.config import pii_key
 from services.common.errors import bad_request_violations, rich_status
+from services.common.stubs import records_stub, scoring_stub
 from services.records import demo
 from services.records.store import open_store
 from services.scoring.features import FEATURE_NAMES
@@ -55,11 +56,11 @@ def stubs(tmp: Path) -> Iterator[tuple[Any, Any, str]]:
                     SCORING_REGRADE_BATCH="1", CREDIT_TODAY=TODAY) as (s_addr, _, _), \
             grpc.insecure_channel(r_addr) as r_channel, \
             grpc.insecure_channel(s_addr) as s_channel:
-        scoring = scoring_pb2_grpc.ScoringServiceStub(s_channel)
+        scoring = scoring_stub(s_channel)
         progress = list(scoring.Regrade(scoring_pb2.RegradeRequest(), metadata=ADMIN,
                                         timeout=60))
         assert progress[-1].done_all and progress[-1].done == N
-        yield records_pb2_grpc.RecordsServiceStub(r_channel), scoring, s_addr
+        yield records_stub(r_channel), scoring, s_addr
 
 
 def _code(call: Any) -> grpc.StatusCode:
@@ -151,7 +152,7 @@ def test_bad_filters_name_their_fields(stubs: tuple[Any, Any, str]) -> None:
     _, scoring, _ = stubs
     with pytest.raises(grpc.RpcError) as err:
         scoring.ListGrades(scoring_pb2.ListGradesRequest(
-            filter=F(grades=["E"], region_prefix="22x", industries=["Z"], sources=[9]),
+            filter=F(grades=["E"], region_prefix="22x", industries=["Z"], sources=[cast(Any, 9)]),
             page_size=5000, page_token="nope"), metadata=REG, timeout=10)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     fields = {f for f, _ in bad_request_violations(err.value)}
@@ -400,7 +401,8 @@ def test_results_are_published_once_and_a_finding_creates_a_record(
     plan = _draw(scoring, "task-results", filter=F(grades=["B", "C", "D"]))
     first = plan.entities[0]
 
-    def record(key: str, outcome: int, who: Any = FIRE, **kw: Any) -> Any:
+    def record(key: str, outcome: scoring_pb2.InspectionOutcome, who: Any = FIRE,
+               **kw: Any) -> Any:
         return scoring.RecordInspectionResult(scoring_pb2.RecordInspectionResultRequest(
             plan_id=plan.plan_id, entity_key=key, outcome=outcome,
             summary="现场检查未发现问题", inspected_on=TODAY, **kw), metadata=who, timeout=20)

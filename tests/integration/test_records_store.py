@@ -287,7 +287,7 @@ def test_public_view_only_shows_published_active_records(store: Store) -> None:
 def _serious_hr(store: Store, code: str, decided: str = "2024-01-02") -> int:
     r = _one(store, HR, hr("h-r", code, tier="grave", decided=decided))
     assert r.record_id is not None, r.error
-    return r.record_id
+    return int(r.record_id)
 
 
 def test_repair_flow_with_working_day_deadlines(store: Store) -> None:

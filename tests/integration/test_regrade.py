@@ -33,6 +33,7 @@ from services.scoring.store import (
     MIGRATIONS,
     GradeRow,
     GradeStore,
+    WriteResult,
     open_grade_store,
     store_cursor,
     write_grades,
@@ -189,7 +190,7 @@ def test_a_bulk_run_never_overwrites_a_grade_the_feed_wrote_meanwhile(
     newer = "D" if row["grade"] != "D" else "C"
     event = GradeRow(**{f: row[f] for f in GradeRow._fields})._replace(
         grade=newer, reasons=tuple(row["reasons"]))
-    written = []
+    written: list[WriteResult] = []
 
     def after_a_batch(stats: Any) -> None:
         if not written:  # the change feed re-grades it, from records newer than the run's

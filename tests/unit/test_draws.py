@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -300,6 +301,11 @@ def test_draw_v3_staffs_exactly_when_some_assignment_exists() -> None:
     assert outcomes[(True, "draw-v2")] < outcomes[(True, ALGORITHM)]
 
 
+def _inspector_rank(seed: int, c_hash: str, key: str, inspector: str) -> tuple[bytes, str]:
+    return hashlib.sha256(
+        f"{seed}|{ALGORITHM}|{c_hash}|inspector|{key}|{inspector}".encode()).digest(), inspector
+
+
 def _all_inspected(n: int, inspectors: list[Inspector], seed: int,
                    algorithm: str = ALGORITHM) -> InspectionPlan:
     """n D-grade entities, all triggered: every one is planned and staffed."""
@@ -318,9 +324,8 @@ def test_draw_v2_and_v3_staff_whenever_the_capacity_allows_it() -> None:
         load = Counter(i for e in plan.entities for i in e.inspectors)
         assert all(len(set(e.inspectors)) == 2 for e in plan.entities)
         for e in plan.entities:  # listed in rank order, also where capacity decided
-            assert list(e.inspectors) == sorted(e.inspectors, key=lambda i, k=e.key: (
-                hashlib.sha256(f"{seed}|{ALGORITHM}|{plan.candidate_hash}|inspector|{k}|{i}"
-                               .encode()).digest(), i))
+            rank = functools.partial(_inspector_rank, seed, plan.candidate_hash, e.key)
+            assert list(e.inspectors) == sorted(e.inspectors, key=rank)
         assert load == {"I0": 58, "I1": 58, "I2": 58}
         assert verify(plan, [Candidate(f"E{i:04d}", "D") for i in range(87)], trio,
                       POLICY).ok

@@ -91,7 +91,7 @@ def test_failed_token_attempts_are_limited_per_client_within_the_window() -> Non
 def test_grpc_message_size_refusal_is_a_client_error_not_a_retry() -> None:
     def refused(details: str) -> grpc.aio.AioRpcError:
         return grpc.aio.AioRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.aio.Metadata(),
-                                    grpc.aio.Metadata(), details)
+                                    grpc.aio.Metadata(), details, None)
 
     too_big = translate("scoring", refused(
         "SERVER: Received message larger than max (20971525 vs. 16777216)"))
