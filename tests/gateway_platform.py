@@ -17,7 +17,7 @@ import httpx
 from credit.v1 import records_pb2, records_pb2_grpc
 from services.common.stubs import records_stub
 from tests.factories import fire, hr, medical, resident_id, subject, uscc
-from tests.procs import bearer, free_port, records_service, service
+from tests.procs import ROOT, bearer, free_port, records_service, service
 
 TODAY = "2025-11-20"
 TOKENS = {"medical": "dev-medical", "fire": "dev-fire", "credit": "dev-credit", "hr": "dev-hr",
@@ -40,13 +40,13 @@ class Platform:
         return httpx.Client(base_url=self.http, headers=headers, timeout=30, **kw)
 
 
-def gateway(tmp: Path, records: str, scoring: str, **env: str) -> Any:
+def gateway(tmp: Path, records: str, scoring: str, *, cwd: Path = ROOT, **env: str) -> Any:
     """The gateway process; yields (grpc address, metrics port, process, http base URL)."""
 
     @contextmanager
     def run() -> Iterator[tuple[str, int, Any, str]]:
         port = free_port()
-        with service("gateway", tmp, GATEWAY_HTTP_ADDRESS=f"127.0.0.1:{port}",
+        with service("gateway", tmp, cwd=cwd, GATEWAY_HTTP_ADDRESS=f"127.0.0.1:{port}",
                      GATEWAY_RECORDS_ADDRESS=records, GATEWAY_SCORING_ADDRESS=scoring,
                      GATEWAY_SERVICE_TOKEN="dev-scoring", CREDIT_TODAY=TODAY,
                      **env) as (address, metrics, proc):
@@ -100,15 +100,17 @@ def wait_graded(http: str, count: int, timeout: float = 60) -> None:
 
 
 @contextmanager
-def platform(tmp: Path, **gateway_env: str) -> Iterator[Platform]:
+def platform(tmp: Path, *, cwd: Path = ROOT, **gateway_env: str) -> Iterator[Platform]:
+    """Records, scoring and the gateway on SQLite files in `tmp`, started in `cwd`."""
     url = f"sqlite:///{tmp}/records.db"
     with ExitStack() as stack:
-        r_addr, _, _ = stack.enter_context(records_service(tmp, url, CREDIT_TODAY=TODAY))
+        r_addr, _, _ = stack.enter_context(records_service(tmp, url, cwd=cwd,
+                                                           CREDIT_TODAY=TODAY))
         s_addr, _, _ = stack.enter_context(service(
-            "scoring", tmp, SCORING_RECORDS_DATABASE_URL=url,
+            "scoring", tmp, cwd=cwd, SCORING_RECORDS_DATABASE_URL=url,
             SCORING_DATABASE_URL=f"sqlite:///{tmp}/scoring.db", SCORING_RECORDS_ADDRESS=r_addr,
             SCORING_RECORDS_TOKEN="dev-scoring", CREDIT_TODAY=TODAY))
-        g_addr, metrics, _, http = stack.enter_context(gateway(tmp, r_addr, s_addr,
+        g_addr, metrics, _, http = stack.enter_context(gateway(tmp, r_addr, s_addr, cwd=cwd,
                                                                **gateway_env))
         with grpc.insecure_channel(r_addr) as channel:
             seeded = seed(records_stub(channel))

@@ -47,9 +47,10 @@ def wait_serving(address: str, proc: subprocess.Popen[bytes], timeout: float = 3
 
 
 @contextmanager
-def service(name: str, tmp: Path, **env_vars: str) -> Iterator[
+def service(name: str, tmp: Path, *, cwd: Path = ROOT, **env_vars: str) -> Iterator[
         tuple[str, int, subprocess.Popen[bytes]]]:
-    """Runs `python -m services.<name>`; yields (grpc address, metrics port, process).
+    """Runs `python -m services.<name>` in `cwd` (the checkout, first on its path);
+    yields (grpc address, metrics port, process).
 
     Services started with the same `tmp` share its personal-ID key, as deployments share one.
     """
@@ -69,7 +70,7 @@ def service(name: str, tmp: Path, **env_vars: str) -> Iterator[
         **env_vars,
     }
     log = (tmp / f"{name}-{port}.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=cwd, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     address = f"127.0.0.1:{port}"
     try:
@@ -92,9 +93,9 @@ def stop(proc: subprocess.Popen[bytes], grace: float = 20) -> None:
         proc.wait()
 
 
-def records_service(tmp: Path, database_url: str, **extra_env: str) -> Any:
+def records_service(tmp: Path, database_url: str, *, cwd: Path = ROOT, **extra_env: str) -> Any:
     """The records service on `database_url` (see `service`)."""
-    return service("records", tmp, RECORDS_DATABASE_URL=database_url, **extra_env)
+    return service("records", tmp, cwd=cwd, RECORDS_DATABASE_URL=database_url, **extra_env)
 
 
 def bearer(token: str) -> tuple[tuple[str, str]]:
