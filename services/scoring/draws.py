@@ -53,13 +53,14 @@ assignment stays random.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import math
 import os
 import sys
 from collections import deque
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -109,6 +110,7 @@ __all__ = [
 
 ALGORITHM = "draw-v3"  # what new plans are drawn with
 ALGORITHMS = ("draw-v1", "draw-v2", ALGORITHM)  # what plans may say (and are verified by)
+RANKINGS_KEPT = 2_000_000  # inspector ids in the rankings draw-v3 keeps at most
 MAX_SEED_DIGITS = 80  # a seed is a decimal string; drawn seeds have 39 digits at most
 RANDOM = "random"
 TRIGGERED = "triggered"
@@ -428,18 +430,23 @@ def _assign(
             f"inspectors each; no inspector can take an entity twice, so the capacity that "
             f"counts is {usable}"
         )
-    staffing = _Staffing(left, {c.key: n for n, c in enumerate(planned)})
+
+    # Cached within a bound (about 2,000,000 ids, ~16 MB): draw-v3's chains revisit entities.
+    @functools.lru_cache(maxsize=max(1, RANKINGS_KEPT // max(1, len(inspectors))))
+    def ranking(key: str) -> list[str]:
+        """The inspectors not recused from entity `key`, in its rank order."""
+        allowed = [i.id for i in inspectors if key not in i.recusals]
+        return sorted(allowed, key=lambda i: (_rank(seed, algorithm, c_hash, "inspector", key,
+                                                    i), i))
+
+    staffing = _Staffing(left, {c.key: n for n, c in enumerate(planned)}, ranking)
     for n, c in enumerate(planned):
-        allowed = [i for i in inspectors if c.key not in i.recusals]
-        if len(allowed) < per_entity:
+        ranked = ranking(c.key)
+        if len(ranked) < per_entity:
             raise DrawError(
-                f"entity {c.key}: only {len(allowed)} inspectors are not recused; "
+                f"entity {c.key}: only {len(ranked)} inspectors are not recused; "
                 f"{per_entity} are needed"
             )
-        ranked = [i.id for i in sorted(
-            allowed,
-            key=lambda i: (_rank(seed, algorithm, c_hash, "inspector", c.key, i.id), i.id),
-        )]
         open_ = [i for i in ranked if left[i] > 0]
         chosen = open_[:per_entity]
         rest = len(planned) - n - 1
@@ -447,9 +454,9 @@ def _assign(
             # Stable sort: equal capacity keeps rank order, so the choice stays random.
             most = set(sorted(open_, key=lambda i: -left[i])[:per_entity])
             chosen = [i for i in open_ if i in most]  # listed in rank order, as always
-        staffing.take(c.key, ranked, chosen)
+        staffing.take(c.key, chosen)
         if algorithm == "draw-v3":
-            while len(staffing.staff[c.key]) < per_entity and staffing.reassign(c.key):
+            while len(staffing.staff[c.key]) < per_entity and staffing.reassign(c.key, ranked):
                 pass
         got = len(staffing.staff[c.key])
         if got < per_entity:
@@ -465,31 +472,34 @@ def _assign(
 class _Staffing:
     """Who inspects whom so far, and draw-v3's repair (step 5 of the module docstring)."""
 
-    def __init__(self, left: dict[str, int], position: Mapping[str, int]) -> None:
+    def __init__(self, left: dict[str, int], position: Mapping[str, int],
+                 ranking: Callable[[str], list[str]]) -> None:
         self.left, self.position = left, position
+        # Rankings come from `ranking` when a chain needs them: kept for every entity they
+        # would take planned entities × inspectors of memory.
+        self.ranking = ranking
         self.staff: dict[str, list[str]] = {}  # entity → its inspectors, in its rank order
-        self.ranked: dict[str, list[str]] = {}  # entity → the inspectors it may have, ranked
         self.holds: dict[str, set[str]] = {i: set() for i in left}  # inspector → entities
 
-    def take(self, entity: str, ranked: list[str], chosen: Collection[str]) -> None:
-        self.ranked[entity] = ranked
-        self.staff[entity] = [i for i in ranked if i in chosen]
+    def take(self, entity: str, chosen: list[str]) -> None:
+        """Assigns `chosen` (in the entity's rank order) to `entity`."""
+        self.staff[entity] = list(chosen)
         for i in chosen:
             self.left[i] -= 1
             self.holds[i].add(entity)
 
-    def reassign(self, entity: str) -> bool:
-        """Gives `entity` one more inspector through the shortest chain of reassignments;
-        False when there is none."""
+    def reassign(self, entity: str, ranked: list[str]) -> bool:
+        """Gives `entity` (whose ranking is `ranked`) one more inspector through the shortest
+        chain of reassignments; False when there is none."""
         reached: dict[str, tuple[str, str | None]] = {}  # inspector → (entity, gives up)
         queue: deque[str] = deque()
-        expanded = {entity}
+        ranks = {entity: ranked}  # of the entities expanded, also the set of them
 
         def reach(e: str, gives_up: str | None) -> str | None:
             """Queues the inspectors `e` may have and does not; the first with capacity left
             ends the search."""
             mine = self.staff[e]
-            for i in self.ranked[e]:
+            for i in ranks[e]:
                 if i not in reached and i not in mine:
                     reached[i] = (e, gives_up)
                     if self.left[i] > 0:
@@ -500,8 +510,8 @@ class _Staffing:
         end = reach(entity, None)
         while end is None and queue:
             full = queue.popleft()
-            for e in sorted(self.holds[full] - expanded, key=self.position.__getitem__):
-                expanded.add(e)
+            for e in sorted(self.holds[full] - ranks.keys(), key=self.position.__getitem__):
+                ranks[e] = self.ranking(e)
                 if (end := reach(e, full)) is not None:
                     break
         if end is None:
@@ -510,13 +520,13 @@ class _Staffing:
         i: str | None = end
         while i is not None:  # back along the chain: each entity takes i, gives up the next
             e, gives_up = reached[i]
-            self._move(e, gives_up, i)
+            self._move(e, gives_up, i, ranks[e])
             i = gives_up
         return True
 
-    def _move(self, entity: str, gives_up: str | None, takes: str) -> None:
+    def _move(self, entity: str, gives_up: str | None, takes: str, ranked: list[str]) -> None:
         mine = set(self.staff[entity]) - {gives_up} | {takes}
-        self.staff[entity] = [i for i in self.ranked[entity] if i in mine]
+        self.staff[entity] = [i for i in ranked if i in mine]
         self.holds[takes].add(entity)
         if gives_up is not None:
             self.holds[gives_up].discard(entity)
