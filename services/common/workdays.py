@@ -207,6 +207,17 @@ class WorkCalendar:
         """The calendar years this calendar can answer for, ascending."""
         return tuple(sorted(self._years))
 
+    def known_through(self, today: date) -> date | None:
+        """The last day of the unbroken run of known years from `today`'s year on (deadlines
+        up to it can be set); None when `today`'s own year is unknown."""
+        _require_date(today)
+        year = today.year
+        if year not in self._years:
+            return None
+        while year + 1 in self._years:
+            year += 1
+        return date(year, 12, 31)
+
     def _rules(self, d: date) -> _YearRules:
         _require_date(d)
         rules = self._years.get(d.year)

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import grpc
+from prometheus_client import Gauge
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,7 @@ from services.common.auth import Principal, current_principal
 from services.common.codes import INDUSTRY_SECTIONS, REGION_PREFIX
 from services.common.db import next_id
 from services.common.errors import ServiceError, to_status_proto
-from services.common.workdays import CalendarYearUnknown
+from services.common.workdays import CALENDAR_FILE_ENV, CalendarYearUnknown
 from services.records import queries, views, workflows
 from services.records.audit import FEED_TIP_METADATA, GENESIS, feed_tip
 from services.records.ingest import Prepared, Result, commit, entity_row, ingest, prepare
@@ -511,9 +512,39 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
             for o in items])
 
 
+# Working-day deadlines run up to about six weeks ahead (30 working days over a Spring
+# Festival), so two months' notice leaves time to add next year's State Council schedule.
+CALENDAR_WARN_DAYS = 60
+CALENDAR_DAYS = Gauge(
+    "records_calendar_known_days",
+    "Days from today to the last day of the working-day calendar (-1: not even today's year "
+    "is known); a deadline beyond it cannot be set (FAILED_PRECONDITION)")
+
+
+def calendar_days(store: Store) -> int:
+    today = store.today()
+    through = store.calendar.known_through(today)
+    return -1 if through is None else (through - today).days
+
+
+def _check_calendar(store: Store) -> None:
+    days = calendar_days(store)
+    if days < CALENDAR_WARN_DAYS:
+        log.warning(
+            "the working-day calendar ends in %d days: deadlines beyond it fail until next "
+            "year's State Council holiday schedule is given in %s", days, CALENDAR_FILE_ENV,
+            extra={"calendar_known_days": days, "known_years": list(store.calendar.years)})
+
+
 async def sweep_forever(store: Store, interval: float) -> None:
-    """Announces publication periods that end on their own; runs until cancelled."""
+    """Announces publication periods that end on their own, and warns once a day while the
+    working-day calendar is about to run out; runs until cancelled."""
+    CALENDAR_DAYS.set_function(lambda: calendar_days(store))
+    checked: date | None = None
     while True:
+        if checked != store.today():
+            checked = store.today()
+            _check_calendar(store)
         try:
             while await _run(workflows.sweep_publication_ends, store, store.today()):
                 pass

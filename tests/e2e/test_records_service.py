@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -434,6 +435,39 @@ def test_a_refused_setting_is_one_json_line_and_exit_status_2(tmp_path: Path,
     assert len(lines) == 1 and "Traceback" not in done.stderr
     entry = json.loads(lines[0])
     assert entry["variable"] == "CREDIT_AUTH_MODE" and "loopback" in entry["reason"]
+
+
+# An example 2027 schedule for tests only (see tests/unit/test_workdays.py).
+FIXTURE_2027 = Path(__file__).resolve().parents[1] / "unit" / "data" / "calendar-2027-example.json"
+
+
+@pytest.mark.parametrize(("today", "calendar", "days"), [
+    ("2026-11-29", None, 32),          # the shipped calendar ends with 2026: warned
+    ("2026-11-29", FIXTURE_2027, 397),  # next year's schedule given: no warning
+    ("2025-11-20", None, 406),
+])
+def test_the_calendar_horizon_is_a_metric_and_a_warning_before_it_runs_out(
+        tmp_path: Path, today: str, calendar: Path | None, days: int) -> None:
+    with records_service(tmp_path, f"sqlite:///{tmp_path}/r.db", CREDIT_TODAY=today,
+                         CREDIT_CALENDAR_FILE=str(calendar or "")) as (_, metrics, _):
+        deadline = time.monotonic() + 20
+        while True:  # the sweeper sets the gauge and warns as it starts, right after SERVING
+            body = urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics",
+                                          timeout=5).read().decode()
+            log = "".join(p.read_text() for p in tmp_path.glob("records-*.log"))
+            ready = "records_calendar_known_days" in body
+            if (ready and ("calendar_known_days" in log or days >= 60)) \
+                    or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    assert f"records_calendar_known_days {days:.1f}" in body
+    warnings = [json.loads(line) for line in log.splitlines()
+                if line.startswith("{") and "calendar_known_days" in line]
+    if days < 60:
+        assert warnings and warnings[0]["calendar_known_days"] == days
+        assert warnings[0]["level"] == "WARNING" and "CREDIT_CALENDAR_FILE" in warnings[0]["msg"]
+    else:
+        assert not warnings
 
 
 def test_deadline_in_an_unknown_calendar_year_is_an_explicit_error(tmp_path: Path) -> None:

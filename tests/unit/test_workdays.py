@@ -170,6 +170,17 @@ def test_fixture_file_extends_into_2027() -> None:
     assert cal.add_workdays(date(2026, 12, 31), 3) == date(2027, 1, 6)
 
 
+def test_known_through_is_the_end_of_the_unbroken_run_of_known_years(tmp_path: Path) -> None:
+    package = WorkCalendar.load()
+    assert package.known_through(date(2026, 11, 29)) == date(2026, 12, 31)
+    assert package.known_through(date(2004, 1, 1)) == date(2026, 12, 31)
+    assert package.known_through(date(2027, 1, 4)) is None
+    assert WorkCalendar.load(FIXTURE_2027).known_through(date(2026, 11, 29)) == date(2027, 12, 31)
+    # 2028 without 2027 leaves a gap: deadlines in 2027 still fail, so it does not count.
+    gap = write_calendar(tmp_path, {"2028": {"holidays": ["2028-01-01"], "workdays": []}})
+    assert WorkCalendar.load(gap).known_through(date(2026, 11, 29)) == date(2026, 12, 31)
+
+
 def test_file_overrides_package_year(tmp_path: Path) -> None:
     # Replace 2025 with a schedule in which National Day ends on 7 October.
     holidays = [d.isoformat() for d in days(date(2025, 10, 1), date(2025, 10, 7))]
