@@ -40,7 +40,7 @@ class Platform:
         return httpx.Client(base_url=self.http, headers=headers, timeout=30, **kw)
 
 
-def gateway(tmp: Path, records: str, scoring: str, *, cwd: Path = ROOT, **env: str) -> Any:
+def gateway(tmp: Path, records: str, scoring: str, *, cwd: Path | str = ROOT, **env: str) -> Any:
     """The gateway process; yields (grpc address, metrics port, process, http base URL)."""
 
     @contextmanager
@@ -100,7 +100,7 @@ def wait_graded(http: str, count: int, timeout: float = 60) -> None:
 
 
 @contextmanager
-def platform(tmp: Path, *, cwd: Path = ROOT, **gateway_env: str) -> Iterator[Platform]:
+def platform(tmp: Path, *, cwd: Path | str = ROOT, **gateway_env: str) -> Iterator[Platform]:
     """Records, scoring and the gateway on SQLite files in `tmp`, started in `cwd`."""
     url = f"sqlite:///{tmp}/records.db"
     with ExitStack() as stack:

@@ -47,10 +47,11 @@ def wait_serving(address: str, proc: subprocess.Popen[bytes], timeout: float = 3
 
 
 @contextmanager
-def service(name: str, tmp: Path, *, cwd: Path = ROOT, **env_vars: str) -> Iterator[
+def service(name: str, tmp: Path, *, cwd: Path | str = ROOT, **env_vars: str) -> Iterator[
         tuple[str, int, subprocess.Popen[bytes]]]:
     """Runs `python -m services.<name>` in `cwd` (the checkout, first on its path);
-    yields (grpc address, metrics port, process).
+    yields (grpc address, metrics port, process). `cwd` may be a str as well, so that callers
+    can pass their environment as `**dict[str, str]`.
 
     Services started with the same `tmp` share its personal-ID key, as deployments share one.
     """
@@ -93,7 +94,8 @@ def stop(proc: subprocess.Popen[bytes], grace: float = 20) -> None:
         proc.wait()
 
 
-def records_service(tmp: Path, database_url: str, *, cwd: Path = ROOT, **extra_env: str) -> Any:
+def records_service(tmp: Path, database_url: str, *, cwd: Path | str = ROOT,
+                    **extra_env: str) -> Any:
     """The records service on `database_url` (see `service`)."""
     return service("records", tmp, cwd=cwd, RECORDS_DATABASE_URL=database_url, **extra_env)
 
