@@ -266,6 +266,68 @@ def _feasible(entities: Sequence[str], inspectors: Sequence[Inspector], k: int) 
     return bool(maximum_flow(graph, 0, sink).flow_value == k * n_e)
 
 
+def _staffing_as_specified(seed: int, c_hash: str, keys_: Sequence[str],
+                           inspectors: Sequence[Inspector], k: int) -> dict[str, list[str]] | None:
+    """Steps 4 to 6 of the draws module docstring for draw-v3, written again from its text
+    alone (plain lists, no shared code), as an outside verifier would: the staffing by key,
+    or None where the draw fails."""
+    left = {i.id: i.capacity for i in inspectors}
+
+    def rank(key: str) -> list[str]:
+        allowed = [i.id for i in inspectors if key not in i.recusals]
+        return sorted(allowed, key=lambda i: _inspector_rank(seed, c_hash, key, i))
+
+    staff: dict[str, list[str]] = {}
+    Queued = dict[str, tuple[str, str | None]]  # inspector → (entity that queued it, through)
+
+    def enqueue(e: str, through: str | None, queued: Queued, queue: list[str]) -> str | None:
+        for i in rank(e):
+            if i not in queued and i not in staff[e]:
+                queued[i] = (e, through)
+                if left[i] > 0:
+                    return i
+                queue.append(i)
+        return None
+
+    if sum(min(c, len(keys_)) for c in left.values()) < k * len(keys_):
+        return None
+    for n, key in enumerate(keys_):
+        ranked = rank(key)
+        if len(ranked) < k:
+            return None
+        open_ = [i for i in ranked if left[i] > 0]
+        chosen = open_[:k]
+        r = len(keys_) - n - 1
+        if r and sum(min(left[i] - (i in chosen), r) for i in left) < k * r:
+            most = sorted(open_, key=lambda i: -left[i])[:k]
+            chosen = [i for i in open_ if i in most]
+        for i in chosen:
+            left[i] -= 1
+        staff[key] = chosen
+        while len(staff[key]) < k:
+            queued: Queued = {}
+            queue: list[str] = []
+            followed = {key}
+            end = enqueue(key, None, queued, queue)
+            while end is None and queue:
+                full = queue.pop(0)
+                for e in keys_[:n]:  # staffed before, in plan order
+                    if e not in followed and full in staff[e]:
+                        followed.add(e)
+                        if (end := enqueue(e, full, queued, queue)) is not None:
+                            break
+            if end is None:
+                return None
+            left[end] -= 1
+            taken: str | None = end
+            while taken is not None:  # back to the entity being staffed
+                e, through = queued[taken]
+                now = set(staff[e]) - {through} | {taken}
+                staff[e] = [x for x in rank(e) if x in now]
+                taken = through
+    return staff
+
+
 def test_draw_v3_staffs_exactly_when_some_assignment_exists() -> None:
     rng = random.Random(7)
     outcomes: Counter[tuple[bool, str]] = Counter()
@@ -278,15 +340,21 @@ def test_draw_v3_staffs_exactly_when_some_assignment_exists() -> None:
             for j in range(n_i)
         ]
         expected = _feasible(keys_, inspectors, POLICY.inspectors_per_entity)
+        as_specified = _staffing_as_specified(
+            trial, candidate_hash([Candidate(k, "D") for k in keys_]), keys_, inspectors,
+            POLICY.inspectors_per_entity)
         for algorithm in ("draw-v2", ALGORITHM):
             try:
                 plan = _all_inspected(n_e, inspectors, trial, algorithm)
             except DrawError:
                 outcomes[(False, algorithm)] += 1
                 assert not expected or algorithm == "draw-v2"  # v3 fails only where none fits
+                assert as_specified is None or algorithm == "draw-v2"
                 continue
             outcomes[(True, algorithm)] += 1
             assert expected
+            if algorithm == ALGORITHM:  # the docstring's text gives the very same staffing
+                assert {e.key: list(e.inspectors) for e in plan.entities} == as_specified
             load = Counter(i for e in plan.entities for i in e.inspectors)
             for e in plan.entities:
                 assert len(set(e.inspectors)) == len(e.inspectors) == 2
