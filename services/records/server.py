@@ -542,8 +542,8 @@ async def sweep_forever(store: Store, interval: float) -> None:
     CALENDAR_DAYS.set_function(lambda: calendar_days(store))
     checked: date | None = None
     while True:
-        if checked != store.today():
-            checked = store.today()
+        if (today := store.today()) != checked:
+            checked = today
             _check_calendar(store)
         try:
             while await _run(workflows.sweep_publication_ends, store, store.today()):

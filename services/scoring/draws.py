@@ -456,7 +456,7 @@ def _assign(
             chosen = [i for i in open_ if i in most]  # listed in rank order, as always
         staffing.take(c.key, chosen)
         if algorithm == "draw-v3":
-            while len(staffing.staff[c.key]) < per_entity and staffing.reassign(c.key, ranked):
+            while len(staffing.staff[c.key]) < per_entity and staffing.reassign(c.key):
                 pass
         got = len(staffing.staff[c.key])
         if got < per_entity:
@@ -488,12 +488,12 @@ class _Staffing:
             self.left[i] -= 1
             self.holds[i].add(entity)
 
-    def reassign(self, entity: str, ranked: list[str]) -> bool:
-        """Gives `entity` (whose ranking is `ranked`) one more inspector through the shortest
-        chain of reassignments; False when there is none."""
+    def reassign(self, entity: str) -> bool:
+        """Gives `entity` one more inspector through the shortest chain of reassignments;
+        False when there is none."""
         reached: dict[str, tuple[str, str | None]] = {}  # inspector → (entity, gives up)
         queue: deque[str] = deque()
-        ranks = {entity: ranked}  # of the entities expanded, also the set of them
+        ranks = {entity: self.ranking(entity)}  # of the entities expanded, also their set
 
         def reach(e: str, gives_up: str | None) -> str | None:
             """Queues the inspectors `e` may have and does not; the first with capacity left
