@@ -641,7 +641,7 @@ _PRODUCTS: Final = (
 _PRODUCT_CUM: Final = np.cumsum([w for _, w in _PRODUCTS]) / sum(w for _, w in _PRODUCTS)
 _FINDING_CN: Final = {
     "unqualified_sampling": "质量监督抽查不合格",
-    "fake_or_out_of_scope_certification": "虚假认证或超范围认证",
+    "fake_certification": "虚假认证",
     "forged_certificate_or_mark": "伪造、冒用、买卖认证证书和标志",
     "false_inspection_report": "出具虚假、不实检验报告",
     "out_of_scope_inspection": "超出资质能力范围开展检验检测",
@@ -753,7 +753,7 @@ class _EntityCtx:
             finding = ("false_inspection_report" if u[1] < 0.3 + 0.3 * sev
                        else "out_of_scope_inspection")
         elif activity == "certification":
-            finding = ("fake_or_out_of_scope_certification" if u[1] < 0.6
+            finding = ("fake_certification" if u[1] < 0.6
                        else "forged_certificate_or_mark")
         elif u[1] < 0.03 + 0.12 * sev and activity != "use":
             finding = "forged_certificate_or_mark"

@@ -568,13 +568,15 @@ def _existing_queries(session: Session, source: str, ids: list[str]) -> list[Any
 
 
 def _history(session: Session, entity_ids: list[int]) -> dict[int, list[tuple[int, PriorRecord]]]:
+    """Stored records of the entities, unlisted ones included, as the batch's own history has
+    them: an HR 免予 / 不予处罚 is unlisted yet rules out a later first-offence exemption
+    (吉人社规〔2024〕4号 第九条). Each rule picks what it counts (category None = unlisted)."""
     out: dict[int, list[tuple[int, PriorRecord]]] = defaultdict(list)
     for cond in where_in(session, Record.entity_id, entity_ids):
         for r in session.execute(
             select(Record.id, Record.entity_id, Record.source, Record.source_level,
                    Record.violation, Record.decided_on, Record.category)
-            .where(cond, Record.listed.is_(True),
-                   Record.withdrawn_on.is_(None))
+            .where(cond, Record.withdrawn_on.is_(None))
         ):
             out[r.entity_id].append((r.id, PriorRecord(
                 source=r.source, source_level=r.source_level, violation=r.violation,

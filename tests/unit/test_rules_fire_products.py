@@ -110,7 +110,7 @@ def test_a_client_cannot_claim_a_first_offence() -> None:
 @pytest.mark.parametrize(
     ("finding", "field"),
     [
-        ("fake_or_out_of_scope_certification", "certification"),
+        ("fake_certification", "certification"),
         ("forged_certificate_or_mark", "production"),
         ("forged_certificate_or_mark", "certification"),
         ("false_inspection_report", "inspection"),
@@ -122,6 +122,31 @@ def test_fraud_is_serious_even_the_first_time(finding: str, field: str) -> None:
     assert "从严从重实施行政处罚" in result.measures
     assert result.publication_end == date(2028, 9, 10)
     assert result.repair_eligible_from == date(2026, 9, 10)
+
+
+# 三（三）5 lists 虚假认证 and 超范围认证 as separate items: only the false one is fraud.
+def test_out_of_scope_certification_is_not_fraud() -> None:
+    first = rate(finding="out_of_scope_certification", field="certification", kind="institution")
+    assert (first.category, first.source_level) == (Category.MINOR, "首次违法")
+    assert first.measures[0] == "以教育引导为主（首次违法）"
+    assert "依法查处超范围认证行为" in first.measures
+    assert not any("撤销" in need for need in first.repair_requirements)
+    repeated = rate(finding="out_of_scope_certification", field="certification",
+                    kind="institution", history=[earlier()])
+    assert (repeated.category, repeated.source_level) == (Category.GENERAL, "多次违法")
+
+
+def test_fake_certification_is_serious_the_first_time() -> None:
+    result = rate(finding="fake_certification", field="certification", kind="institution")
+    assert (result.category, result.source_level) == (Category.SERIOUS, "情形恶劣")
+    assert "依法查处虚假认证行为" in result.measures
+    assert any("撤销" in need for need in result.repair_requirements)
+
+
+def test_the_deprecated_joint_certification_code_keeps_its_meaning() -> None:
+    # Stored records and their corrections still carry it; it stays fraud as before.
+    result = rate(finding="fake_or_out_of_scope_certification", field="certification")
+    assert (result.category, result.source_level) == (Category.SERIOUS, "情形恶劣")
 
 
 def test_out_of_scope_inspection_is_not_fraud() -> None:
@@ -182,6 +207,8 @@ def test_extinguisher_repair() -> None:
         ({"finding": "late_delivery"}, "finding"),
         ({"finding": "false_inspection_report", "field": "production"}, "field"),
         ({"finding": "fake_or_out_of_scope_certification", "field": "inspection"}, "field"),
+        ({"finding": "fake_certification", "field": "production"}, "field"),
+        ({"finding": "out_of_scope_certification", "field": "inspection"}, "field"),
         ({"finding": "unqualified_sampling", "field": "certification"}, "field"),
         ({"caused_death": "no"}, "caused_death"),
         ({"major_impact": 0}, "major_impact"),

@@ -116,7 +116,23 @@ FINDINGS: Mapping[str, Finding] = MappingProxyType(
         "unqualified_sampling": Finding(
             "质量监督抽查不合格", False, _CHAIN, (), "三（二）2—4", by_field=SAMPLING_MEASURES
         ),
-        # 三（三）5: 虚假认证、超范围认证. The code joins both, so it is treated as fraud.
+        # 三（三）5 lists 虚假认证 and 超范围认证 as separate items; only the false one is fraud.
+        "fake_certification": Finding(
+            "虚假认证",
+            True,
+            frozenset({"certification"}),
+            ("依法查处虚假认证行为",),
+            "三（三）5",
+        ),
+        "out_of_scope_certification": Finding(
+            "超范围认证",
+            False,
+            frozenset({"certification"}),
+            ("依法查处超范围认证行为",),
+            "三（三）5",
+        ),
+        # Deprecated: joins the two. Stored records use it, and their corrections must
+        # classify as before, so it keeps its old meaning; new submissions use the codes above.
         "fake_or_out_of_scope_certification": Finding(
             "虚假认证或超范围认证",
             True,
@@ -165,6 +181,7 @@ EDUCATION = "以教育引导为主（首次违法）"
 SEVERE = "从严从重实施行政处罚"
 PUSH = "失信信息推送至本地信用信息共享平台、国家企业信用信息公示系统"
 SERIOUS_LIST = "列入市场监督管理严重违法失信名单（相关经营主体及人员）"
+LIST_LEVEL = "严重违法失信名单"  # the source level of a listing on that list
 TRACING = "火灾延伸调查：查清消防产品质量问题，倒查生产、销售、使用单位和认证检验机构主体责任"
 
 
@@ -194,7 +211,7 @@ class FireProductRules:
         earlier = prior_records(ctx, SOURCE)
 
         if listed_serious:
-            level, category = "严重违法失信名单", Category.SERIOUS
+            level, category = LIST_LEVEL, Category.SERIOUS
         elif finding.fraud or death or major:
             level, category = "情形恶劣", Category.SERIOUS
         elif earlier:
