@@ -41,6 +41,7 @@ from services.records.models import (
     RuleText,
     Shield,
 )
+from services.records.rules import fire_products, medical_procurement
 from services.records.submission import Invalid
 
 # A date, or a bound parameter for statements built once and executed with their values.
@@ -58,13 +59,38 @@ def status_expr(as_of: AsOf) -> ColumnElement[str]:
     )
 
 
+# Source levels that are listings on a serious dishonesty list (严重失信名单): the medical
+# ratings 严重失信 and 特别严重失信 (NHSA notice 二) and the market-supervision 严重违法失信名单
+# a fire-products record reports (消防〔2025〕32号 三（四）7). Every one is also of national
+# category 严重.
+SERIOUS_LIST_LEVELS: dict[str, frozenset[str]] = {
+    medical_procurement.SOURCE: frozenset({medical_procurement.SERIOUS,
+                                           medical_procurement.PARTICULARLY_SERIOUS}),
+    fire_products.SOURCE: frozenset({fire_products.LIST_LEVEL}),
+}
+
+
+def serious_list_expr() -> ColumnElement[bool]:
+    """The record is a listing on a serious dishonesty list (whatever its status)."""
+    return or_(*(and_(Record.source == source, Record.source_level.in_(sorted(levels)))
+                 for source, levels in SERIOUS_LIST_LEVELS.items()))
+
+
+# The department a shield started by an admin carries (workflows.start_shield).
+ADMIN_SHIELD = "admin"
+
+
 def shielded_expr(as_of: AsOf) -> ColumnElement[bool]:
-    """Shielded: the entity's reorganisation shield covers as_of and the record predates it."""
+    """Shielded: a reorganisation shield of the entity covers as_of, the record predates it,
+    and the shield is its department's own. 国办发〔2025〕22号 九 has each 行业主管部门 shield
+    its own 失信信息 (五: 谁认定、谁修复), so one department's shield leaves the others' records
+    be; an admin's shield covers every department's."""
     return exists().where(
         Shield.entity_id == Record.entity_id,
         Shield.started_on <= as_of,
         or_(Shield.lifted_on.is_(None), Shield.lifted_on > as_of),
         Record.decided_on <= Shield.started_on,
+        or_(Shield.department == Record.department, Shield.department == ADMIN_SHIELD),
     )
 
 

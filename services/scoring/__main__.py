@@ -24,7 +24,7 @@ from services.scoring.supervision import default_supervision
 def main() -> None:
     settings = settings_or_exit("scoring", ScoringSettings.from_env)
     policy = default_policy()
-    source = ModelSource(settings.model_dir, settings.model_registry, policy.version)
+    source = ModelSource(settings.model_dir, settings.model_registry, policy)
     # A corrupt or incompatible artifact stops the start with the reason (ModelArtifactError);
     # later, a bad one is refused and the serving model stays (ModelSource.follow).
     model, model_dir = source.load()

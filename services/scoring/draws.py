@@ -2,16 +2,17 @@
 
 Algorithm "draw-v3" (plans drawn with "draw-v1" or "draw-v2" still verify). Everything is
 SHA-256 over UTF-8 text, hex digests, so anyone can recompute a published plan in any language
-from the plan, the candidate list, the inspector list, the previous plan's drawn keys and the
-supervision policy:
+from the plan, the candidate list, the inspector list, the keys that earlier plans exclude
+("previous": the department's previous plan's drawn keys, and the entities whose random draws
+in the task's calendar year reached their grade's max_per_year) and the supervision policy:
 
 1. Candidates are sorted by key (UTF-8 byte order = code point order). candidate_hash =
    SHA-256 of the lines "key|grade\\n". inspector_hash = SHA-256 of the lines
    "id|department|capacity|recusal1|recusal2…\\n" (sorted by id, recusals sorted).
-   previous_hash = SHA-256 of the lines "key\\n" of the previous plan's drawn keys, sorted.
+   previous_hash = SHA-256 of the lines "key\\n" of the excluded ("previous") keys, sorted.
 2. Per grade stratum A, B, C, D (the department's merged supervision table): triggered entities
-   are always inspected and are not part of the random pool. Of the rest, an entity drawn in the
-   previous plan is excluded unless its grade may be redrawn (key supervision, i.e. D, or a
+   are always inspected and are not part of the random pool. Of the rest, an entity among the
+   previous keys is excluded unless its grade may be redrawn (key supervision, i.e. D, or a
    draw ratio of 1). drawn = ceil(ratio × eligible) in exact decimal arithmetic, where ratio is
    the grade's draw_ratio, or 0 for a grade not inspected proactively (A: 无事不扰).
 3. Eligible keys are ranked by SHA-256("seed|ALG|candidate_hash|grade|key") ascending (ALG is the
@@ -868,7 +869,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--department", required=True)
     d.add_argument("--name", required=True)
     d.add_argument("--date", required=True, help="YYYY-MM-DD")
-    d.add_argument("--previous", help="the previous plan, or a JSON list of its drawn keys")
+    d.add_argument("--previous", help="the keys earlier plans exclude: the previous plan, "
+                   "or a JSON list of keys")
     d.add_argument("--triggered", action="append", default=[], metavar="KEY")
     d.add_argument("--seed", type=int, help="default: 128 random bits, recorded in the plan")
     d.add_argument("--policy", help="supervision policy JSON (default: the shipped edition)")
@@ -877,7 +879,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("plan")
     v.add_argument("candidates")
     v.add_argument("inspectors")
-    v.add_argument("--previous", help="the previous plan, or a JSON list of its drawn keys")
+    v.add_argument("--previous", help="the keys the plan excluded: the previous plan, or a "
+                   "JSON list of keys (a published document lists them)")
     v.add_argument("--policy", help="supervision policy JSON (default: the shipped edition)")
     p = sub.add_parser("verify-published",
                        help="recompute a published plan document (GetInspectionPlan's "

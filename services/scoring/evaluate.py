@@ -57,7 +57,7 @@ def grade_columns(model: Model, policy: GradePolicy,
                   columns: Mapping[str, npt.NDArray[np.float64]], *,
                   reasons: bool = True) -> Graded:
     """Score, hard rules and reason codes of rows given as feature columns by name: the
-    columns the scorecard reads plus n_active_serious and n_active_general."""
+    columns the scorecard reads plus GRADE_INPUTS, and LIST_INPUT when known."""
     card = model.scorecard
     if reasons:
         scores, order, _ = card.score_with_reasons(columns, TOP_REASONS)
@@ -65,9 +65,8 @@ def grade_columns(model: Model, policy: GradePolicy,
         scores, order = card.score(columns), None
     n_serious = columns["n_active_serious"].astype(np.int64)
     n_general = columns["n_active_general"].astype(np.int64)
-    # False as in Evaluator.evaluate: every serious-list listing in the four sources is
-    # classified 严重, so the active-serious rule already caps such entities at D.
-    on_list = np.zeros(len(scores), dtype=bool)
+    listed = columns.get(LIST_INPUT)
+    on_list = np.zeros(len(scores), dtype=bool) if listed is None else listed >= 1
     grade, decided = decide_many(policy, scores, n_serious, n_general, on_list)
     # As policy.score_grade: thresholds strictly decrease, so the count missed is the index.
     by_score = np.zeros(len(scores), dtype=np.int8)
@@ -78,6 +77,9 @@ def grade_columns(model: Model, policy: GradePolicy,
 
 # The facts the hard rules read, besides the scorecard's characteristics.
 GRADE_INPUTS = ("n_active_serious", "n_active_general")
+# Read when given (the database's rows have it; a FeatureMatrix sent to EvaluateBatch need not):
+# it changes only which rule is named, as every listing is an active 严重 record, D anyway.
+LIST_INPUT = "n_active_serious_list"
 
 
 @dataclass(frozen=True)
@@ -121,9 +123,7 @@ class Evaluator:
                 decision = decide(self.policy, float(scores[i]), GradeInputs(
                     n_active_serious=int(features["n_active_serious"]),
                     n_active_general=int(features["n_active_general"]),
-                    # Every listing on a serious dishonesty list in the four sources is
-                    # classified 严重, so the active-serious rule already caps such entities.
-                    on_serious_list=False,
+                    on_serious_list=features[LIST_INPUT] >= 1,
                 ))
                 out[key] = Evaluation(
                     entity_key=key, as_of=as_of, score=float(scores[i]), decision=decision,

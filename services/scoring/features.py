@@ -56,7 +56,7 @@ from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 
 from services.common.db import stale_prepared_statement
 from services.records.models import AnnualReport, Commitment, Entity, Objection, Record
-from services.records.queries import shielded_expr, status_expr
+from services.records.queries import serious_list_expr, shielded_expr, status_expr
 from services.records.rules.credit_service_agency import last_due_report_year
 from services.records.rules.national import add_months
 
@@ -115,11 +115,17 @@ _TIER_ZH = {"minor": "情节较轻", "serious": "情节较重", "grave": "情节
 FEATURES: tuple[Feature, ...] = (
     *(_f(f"n_active_{c}", f"有效{_CAT_ZH[c]}失信记录数", f"Active {c} records",
          f"Records of national category {_CAT_ZH[c]} ({c}) in force at as_of (status active: "
-         "publication period running, not repaired).") for c in CATEGORIES),
+         "effective and within the publication period, not repaired, withdrawn or shielded)."
+         + (" An unpublished 轻微 record is in force for the 3 months a published one could be."
+            if c == "minor" else "")) for c in CATEGORIES),
     *(_f(f"n_active_{s}", f"有效{_SOURCE_ZH[s]}失信记录数",
          f"Active {s.replace('_', ' ')} records",
          f"Records from source {s} in force at as_of (status active), any category.")
       for s in SOURCES),
+    _f("n_active_serious_list", "有效严重失信名单记录数", "Active serious-list records",
+       "Records in force at as_of (status active) that are listings on a serious dishonesty "
+       "list: medical_procurement ratings 严重失信 or 特别严重失信, fire_products listings on "
+       "the 严重违法失信名单. Each also counts in n_active_serious."),
     _f("max_active_severity", "最严重有效失信类别", "Most severe active category",
        "Highest national category among the records in force at as_of.",
        "0: no active record; 1 轻微, 2 一般, 3 严重", "ordinal", "0..3", highest=3),
@@ -135,7 +141,8 @@ FEATURES: tuple[Feature, ...] = (
     _f("months_since_last_listed", "距最近失信记录月数", "Months since the last record",
        "Whole months from the latest decision date d ≤ as_of to as_of: the largest m with "
        "as_of − m months ≥ d, so a record lies in the N-month window exactly when this is < N.",
-       "-1: no record decided on or before as_of", "months", "-1, 0, 1, …", lowest=-1),
+       "-1: no record decided on or before as_of (withdrawn and shielded ones do not count)",
+       "months", "-1, 0, 1, …", lowest=-1),
     _f("medical_amount_36m", "近36个月医药案件涉案金额", "Medical amount, 36 months",
        "Sum of amount_yuan of medical_procurement records decided in the last 36 months. Only "
        "plain decimal strings (digits and one point, e.g. '500000.00') are summed.",
@@ -363,6 +370,7 @@ def _feature_select(as_of: date, members: _Members, dialect: str,
             case((Record.source == "hr_penalty", Record.facts["tier"].as_string())
                  ).label("tier"),
             case((open_objection.c.record_id.is_not(None), 1), else_=0).label("disputed"),
+            case((serious_list_expr(), 1), else_=0).label("on_list"),
         )
         .select_from(Record)
         .outerjoin(open_objection, open_objection.c.record_id == Record.id)
@@ -380,6 +388,7 @@ def _feature_select(as_of: date, members: _Members, dialect: str,
     rec_aggs: dict[str, ColumnElement[Any]] = {
         **{f"n_active_{c}": count(active, r.category == c) for c in CATEGORIES},
         **{f"n_active_{s}": count(active, r.source == s) for s in SOURCES},
+        "n_active_serious_list": count(active, r.on_list == 1),
         "max_active_severity": func.max(case(
             *((and_(active, r.category == c), i) for i, c in enumerate(CATEGORIES, 1)),
             else_=0)),

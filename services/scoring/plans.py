@@ -1,6 +1,7 @@
 """Stored 双随机 inspection plans and their published results (一公开).
 
-A draw reads its candidates from the stored grades and the department's previous plan, draws
+A draw reads its candidates from the stored grades and the department's earlier plans (the
+previous one, and this year's for each grade's max_per_year), draws
 (services.scoring.draws) and stores the plan with its published document, all under the
 scoring writer lock: two draws of one department can then never both take the same
 "previous plan". A draw that cannot be staffed stores nothing.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -21,6 +23,8 @@ from sqlalchemy.orm import Session
 from services.common.db import where_in
 from services.scoring import grades as grade_queries
 from services.scoring.draws import (
+    RANDOM,
+    Candidate,
     DrawTask,
     InspectionPlan,
     Inspector,
@@ -91,11 +95,14 @@ def draw_plan(store: GradeStore, req: DrawRequest, policy: SupervisionPolicy,
         previous = session.scalar(
             select(InspectionPlanRow).where(InspectionPlanRow.department == req.task.department)
             .order_by(InspectionPlanRow.seq.desc()).limit(1))
-        previous_keys = (frozenset() if previous is None else frozenset(
-            e.key for e in Published.plan_of(previous.document).entities))
         candidates = grade_queries.candidates(session, req.filter, MAX_CANDIDATES)
         if len(candidates) > MAX_CANDIDATES:
             raise TooManyCandidates(f"more than {MAX_CANDIDATES:,} candidates")
+        # What the draw excludes (unless the grade may be redrawn): the previous plan's
+        # entities, and those its grade's max_per_year random draws this year already reached.
+        previous_keys = (frozenset() if previous is None else frozenset(
+            e.key for e in Published.plan_of(previous.document).entities))
+        previous_keys |= _at_yearly_cap(session, req.task, candidates, policy)
         plan = draw(req.task, candidates, req.inspectors, policy, previous_keys,
                     seed=req.seed, triggered=req.triggered)
         published = Published(plan, tuple(candidates), req.inspectors, previous_keys, policy)
@@ -110,6 +117,25 @@ def draw_plan(store: GradeStore, req: DrawRequest, policy: SupervisionPolicy,
         session.flush()
         session.expunge(row)
     return row, True
+
+
+def _at_yearly_cap(session: Session, task: DrawTask, candidates: Sequence[Candidate],
+                   policy: SupervisionPolicy) -> frozenset[str]:
+    """Candidates drawn at random in the department's plans for the task's calendar year as
+    often as their grade's max_per_year allows (triggered inspections do not count)."""
+    caps = {g: rule.max_per_year for g, rule in policy.for_department(task.department).items()
+            if rule.max_per_year is not None and not rule.redraw_allowed}
+    if not any(c.grade in caps for c in candidates):
+        return frozenset()
+    year = task.date.year
+    drawn: Counter[str] = Counter()
+    for document in session.scalars(select(InspectionPlanRow.document).where(
+            InspectionPlanRow.department == task.department,
+            InspectionPlanRow.task_date >= date(year, 1, 1),
+            InspectionPlanRow.task_date <= date(year, 12, 31))):
+        drawn.update(e.key for e in Published.plan_of(document).entities if e.reason == RANDOM)
+    return frozenset(c.key for c in candidates
+                     if c.grade in caps and drawn[c.key] >= caps[c.grade])
 
 
 def find_plan(session: Session, plan_id: str) -> InspectionPlanRow | None:

@@ -34,7 +34,7 @@ from services.records.audit import feed_head
 from services.records.models import SCHEMA as RECORDS_SCHEMA
 from services.records.models import Entity
 from services.scoring.config import records_database_url, scoring_database_url
-from services.scoring.evaluate import GRADE_INPUTS, Model, grade_columns
+from services.scoring.evaluate import GRADE_INPUTS, LIST_INPUT, Model, grade_columns
 from services.scoring.features import FEATURE_NAMES, FeatureBatch, feature_rows
 from services.scoring.policy import GRADES, GradePolicy, default_policy
 from services.scoring.serving import ModelSource
@@ -73,7 +73,7 @@ class RegradeStats:
 
 def grade_rows(model: Model, policy: GradePolicy, batch: FeatureBatch) -> list[GradeRow]:
     """A batch's grades, exactly as Evaluator.evaluate decides them one at a time."""
-    wanted = {*model.scorecard.names, *GRADE_INPUTS}
+    wanted = {*model.scorecard.names, *GRADE_INPUTS, LIST_INPUT}
     graded = grade_columns(model, policy, {name: batch.matrix[:, FEATURE_NAMES.index(name)]
                                            for name in wanted})
     assert graded.reasons is not None
@@ -267,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_of = args.as_of or clock(fixed_today())()
     policy = default_policy()
     source = ModelSource(args.model_dir or env_path("SCORING_MODEL_DIR"),
-                         env_path("SCORING_MODEL_REGISTRY"), policy.version)
+                         env_path("SCORING_MODEL_REGISTRY"), policy)
     try:
         model, _ = source.load()
     except ModelArtifactError as exc:

@@ -26,6 +26,7 @@ from models.registry import (
 )
 from services.scoring.evaluate import Model
 from services.scoring.features import FEATURE_NAMES
+from services.scoring.policy import GradePolicy
 
 __all__ = ["ModelSource", "load_model"]
 
@@ -38,19 +39,27 @@ MODEL_INFO = Gauge("scoring_model_info", "The serving model (value 1)", ["versio
 MODEL_CARD_FILE = "model_card.md"
 
 
-def load_model(directory: Path, policy_version: str | None = None) -> Model:
+def load_model(directory: Path, policy: GradePolicy | None = None) -> Model:
     """Loads and checks an artifact; ModelArtifactError names the file and the reason.
-    With `policy_version`, the model must have been trained for that grade policy: its
-    points must be on the policy's scale, or the thresholds grade everyone wrongly."""
+    With `policy`, the model must have been trained for that grade policy: made for its
+    version, and its points on the policy's scale, or the thresholds grade everyone wrongly."""
     card, metadata = load_dir(directory)
-    if policy_version is not None:
-        policy = metadata.get("policy")
-        fits = policy.get("compatible_versions") if isinstance(policy, dict) else None
-        if not isinstance(fits, list) or policy_version not in fits:
+    if policy is not None:
+        made_for = metadata.get("policy")
+        fits = made_for.get("compatible_versions") if isinstance(made_for, dict) else None
+        if not isinstance(fits, list) or policy.version not in fits:
             raise ModelArtifactError(
                 directory / METADATA_FILE,
-                f"made for grade policies {fits!r}, not {policy_version!r} that this service "
+                f"made for grade policies {fits!r}, not {policy.version!r} that this service "
                 "grades with: its points may be on another scale")
+        # The version is the artifact's word; the scaling is what its points are made of.
+        scale = policy.scale
+        if (card.base_points, card.base_odds, card.pdo) != (scale.points, scale.odds, scale.pdo):
+            raise ModelArtifactError(
+                directory / SCORECARD_FILE,
+                f"points scaled to {card.base_points:g} at odds {card.base_odds:g} with PDO "
+                f"{card.pdo:g}, not to the grade policy's {scale.points:g} at odds "
+                f"{scale.odds:g} with PDO {scale.pdo:g}")
     # GetModelCard serves it: an artifact without a readable card (e.g. half copied) is as
     # incomplete as one without its scorecard.
     try:
@@ -70,9 +79,9 @@ class ModelSource:
     """The artifact location and the identity of what was last loaded from it."""
 
     def __init__(self, fixed_dir: Path | None, registry: Path | None = None,
-                 policy_version: str | None = None) -> None:
+                 policy: GradePolicy | None = None) -> None:
         self.fixed_dir, self.registry = fixed_dir, registry
-        self.policy_version = policy_version  # the grade policy a model must be made for
+        self.policy = policy  # the grade policy a model must be made for
         self.loaded: tuple[Path, tuple[float, ...]] | None = None
         # What the last load read (stamped before reading): a refused artifact is remembered
         # as it was then, so a deploy that completes during the refusal is still noticed.
@@ -102,7 +111,7 @@ class ModelSource:
         directory = self.directory()
         stamp = self._stamp(directory)
         self._attempted = (directory, stamp)
-        model = load_model(directory, self.policy_version)
+        model = load_model(directory, self.policy)
         self.loaded = (directory, stamp)
         return model, directory
 

@@ -5,9 +5,9 @@ a department's override changes individual fields of individual grades and is me
 defaults (`for_department`). Every merged table is validated when the policy is loaded, so a
 bad override fails at start-up, not in the middle of a draw.
 
-Sources: 分级分类监管 (line 6 三（三）; line 21 一（一）18), "信用+免审" (line 27 三),
+Sources: 分级分类监管 (line 6 三（三）; line 21 一（二）18), "信用+免审" (line 27 三),
 "双随机、一公开" and "清单之外无检查" (line 27 四; line 21 一（三）23), "综合查一次" and
-无感监管 (line 21 一（一）18). The ratios are not in the source file: they follow one county's
+无感监管 (line 21 一（二）18). The ratios are not in the source file: they follow one county's
 published market-supervision credit-risk classification (RULES.md, public reference points).
 """
 

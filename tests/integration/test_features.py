@@ -33,7 +33,7 @@ from services.scoring.features import (
     labels,
     whole_months_since,
 )
-from tests.conftest import CREDIT, FIRE, HR, MEDICAL, PII_KEY, TODAY, retype_entity_name
+from tests.conftest import ADMIN, CREDIT, FIRE, HR, MEDICAL, PII_KEY, TODAY, retype_entity_name
 from tests.factories import agency, fire, hr, medical, subject, uscc
 
 AS_OF = date(2025, 2, 28)  # month end: 12 months back is 2024-02-28, 36 months 2022-02-28
@@ -132,6 +132,29 @@ def test_counts_windows_and_month_end_boundaries(store: Store) -> None:
     _pick(_get(store, a, date(2024, 2, 28)), months_since_last_listed=0, n_listed_12m=1)
 
 
+def test_active_starts_and_ends_on_the_very_day(store: Store) -> None:
+    """The edges of "active": a publication starting today is in force today (pending the
+    day before); a 严重 record whose 12 months end today is no longer in force today; a record
+    decided on a shield's first day is shielded from that day."""
+    a = uscc(23)
+    grave = hr("g12", a, tier="grave", decided="2024-02-28")
+    grave.publication_months = 12
+    _ok(store, HR, grave)
+    _ok(store, MEDICAL, _med("m1", a, "100000", "2024-06-15"))  # 一般, effective 2024-07-01
+    _pick(_get(store, a, date(2024, 6, 30)), n_active_serious=1, n_active_general=0)
+    _pick(_get(store, a, date(2024, 7, 1)), n_active_serious=1, n_active_general=1)
+    _pick(_get(store, a, date(2025, 2, 27)), n_active_serious=1, n_active_general=1)
+    _pick(_get(store, a, date(2025, 2, 28)), n_active_serious=0, n_active_general=1)
+
+    b = uscc(24)
+    _ok(store, HR, hr("s1", b, tier="grave", decided="2024-05-01"))
+    workflows.start_shield(store, HR, _ref(store, b), "（2024）吉01破5号", date(2024, 5, 1))
+    _ok(store, HR, hr("s2", b, tier="grave", decided="2024-05-02"))  # after the shield began
+    _pick(_get(store, b, date(2024, 4, 30)), n_active_serious=0)  # decided the next day
+    _pick(_get(store, b, date(2024, 5, 1)), n_active_serious=0, n_listed_12m=0)
+    _pick(_get(store, b, date(2024, 5, 2)), n_active_serious=1, n_listed_12m=1)
+
+
 def test_agency_findings_and_annual_reports(store: Store) -> None:
     g = uscc(2)
     _ok(store, CREDIT,
@@ -227,6 +250,33 @@ def test_shielded_records_are_left_out(store: Store) -> None:
     _pick(_get(store, e, date(2024, 9, 1)), n_active_serious=0, n_listed_12m=1)
     _pick(_get(store, e, date(2024, 9, 2)), n_active_serious=1, n_active_general=1,
           n_listed_12m=2, hr_grave_36m=1, max_active_severity=3)
+
+
+def test_a_shield_covers_its_own_departments_records_and_an_admins_covers_all(
+        store: Store) -> None:
+    """国办发〔2025〕22号 九: each authority shields its own 失信信息. An HR shield once hid a
+    fire department's serious-list record too, and a D entity graded A."""
+    e = uscc(22)
+    _ok(store, HR, hr("g1", e, tier="grave", decided="2024-06-01"))
+    _ok(store, FIRE, fire("f1", e, decided="2024-06-01", serious_list=True))
+    ref = _ref(store, e)
+
+    def shielded_sources(as_of: date) -> set[str]:
+        with store.sessions() as s:
+            file = credit_file(s, e, as_of, include_audit=False)
+        assert file is not None
+        return {v.record.source for v in file.records if v.shielded}
+
+    _pick(_get(store, e, date(2024, 6, 30)), n_active_serious=2)
+    for who, day, left, hidden in ((HR, date(2024, 7, 1), 1, {"hr_penalty"}),
+                                   (FIRE, date(2024, 8, 1), 1, {"fire_products"}),
+                                   (ADMIN, date(2024, 9, 1), 0, {"hr_penalty", "fire_products"})):
+        shield, _ = workflows.start_shield(store, who, ref, "（2024）吉01破4号", day)
+        _pick(_get(store, e, day), n_active_serious=left)
+        assert shielded_sources(day) == hidden
+        workflows.lift_shield(store, who, str(shield.id), day + timedelta(days=10))
+        _pick(_get(store, e, day + timedelta(days=10)), n_active_serious=2)
+        assert shielded_sources(day + timedelta(days=10)) == set()
 
 
 def test_commitments_kept_and_broken(store: Store) -> None:

@@ -4,6 +4,7 @@ between the engines."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date
 
@@ -11,9 +12,9 @@ import pytest
 
 from services.scoring import grades as q
 from services.scoring import plans
-from services.scoring.draws import DrawError, DrawTask, Inspector
+from services.scoring.draws import RANDOM, DrawError, DrawTask, Inspector, Published
 from services.scoring.store import GradeRow, GradeStore, open_grade_store, write_grades
-from services.scoring.supervision import default_supervision
+from services.scoring.supervision import SupervisionPolicy, default_supervision
 
 DAY = date(2025, 11, 20)
 REGIONS = ("220183", "220102", "220581", "110101")
@@ -131,3 +132,33 @@ def test_plans_are_stored_once_and_chain_to_the_previous(graded: GradeStore) -> 
         plans.record_result(graded, other, None, "fire")
     with pytest.raises(plans.PlanConflict):
         plans.existing_result(graded, other)
+
+
+def test_a_grades_yearly_cap_holds_across_the_departments_plans(graded: GradeStore) -> None:
+    """B once a year, C twice (max_per_year), whatever the number of plans; D (key
+    supervision) as needed; triggered inspections do not count; a new year starts afresh."""
+    doc = default_supervision().to_dict()
+    doc["grades"]["B"]["draw_ratio"], doc["grades"]["C"]["draw_ratio"] = 0.2, 0.6
+    policy = SupervisionPolicy.from_dict(doc)
+    crew = tuple(Inspector(f"i{n}", f"检查员{n}", "fire_rescue", 100) for n in range(8))
+    grade_of = {r.entity_key: r.grade for r in map(_row, range(200))}
+    b_key = next(k for k in sorted(grade_of) if grade_of[k] == "B")
+
+    def run(request_id: str, day: date, triggered: tuple[str, ...] = ()) -> Counter[str]:
+        row, _ = plans.draw_plan(graded, plans.DrawRequest(
+            request_id, DrawTask("fire_rescue", "抽查", day), q.GradeFilter(),
+            crew, triggered, int(request_id[1:])), policy, "planner")
+        published = Published.from_json(row.document)
+        assert published.verify().ok  # the exclusions are in the document: it verifies
+        return Counter(e.key for e in published.plan.entities if e.reason == RANDOM)
+
+    year = Counter[str]()
+    for n, month in enumerate((3, 6, 9, 12)):
+        year += run(f"q{n}", date(2025, month, 1), (b_key,) if n == 3 else ())
+    by_grade = {g: [year[k] for k in year if grade_of[k] == g] for g in "BCD"}
+    assert max(by_grade["B"]) == 1 and max(by_grade["C"]) == 2
+    assert max(by_grade["D"]) == 4  # fire_rescue's D: ratio 1, every plan
+    # Every B drawn in 2025 is left out for the rest of 2025; in 2026 the count starts again.
+    assert len(by_grade["B"]) >= 20
+    again = run("q5", date(2026, 3, 1))
+    assert any(grade_of[k] == "B" and year[k] for k in again)

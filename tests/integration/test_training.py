@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import struct
@@ -235,7 +236,7 @@ def _edit_scorecard(d: Path, intercept: str) -> None:
 
 def test_a_model_made_for_another_grade_policy_is_refused(tmp_path: Path) -> None:
     target = _copy_shipped(tmp_path)
-    policy = default_policy().version
+    policy = default_policy()
     assert load_model(target, policy).version == target.name
     meta = json.loads((target / "metadata.json").read_text(encoding="utf-8"))
     meta["policy"]["compatible_versions"] = ["grade-policy-2099.1"]
@@ -245,6 +246,34 @@ def test_a_model_made_for_another_grade_policy_is_refused(tmp_path: Path) -> Non
     assert info.value.path == target / "metadata.json"
     with pytest.raises(registry.ModelArtifactError, match="another scale"):
         ModelSource(target, None, policy).load()
+
+
+def test_a_model_whose_points_are_on_another_scale_is_refused(tmp_path: Path) -> None:
+    """The version list is the artifact's word; its scaling is checked against the policy's
+    numbers too (600 points at odds 50, PDO 20), or the thresholds would grade everyone."""
+    policy = default_policy()
+    for field, value in (("pdo", 40.0), ("base_points", 500.0), ("base_odds", 20.0)):
+        target = _copy_shipped(tmp_path / field)
+        data = json.loads((target / "scorecard.json").read_text(encoding="utf-8"))
+        data["scaling"][field] = value
+        # Points that follow from the new scaling (the loader checks them): the Scorecard
+        # docstring's points_ij = -(β_j · WoE_ij + α / n) · factor + offset / n.
+        scaling, chars = data["scaling"], data["characteristics"]
+        factor = scaling["pdo"] / math.log(2)
+        offset = scaling["base_points"] - factor * math.log(scaling["base_odds"])
+        for c in chars:
+            c["points"] = [-(c["coefficient"] * w + data["intercept"] / len(chars)) * factor
+                           + offset / len(chars) for w in c["woe"]]
+        raw = json.dumps(data).encode()
+        (target / "scorecard.json").write_bytes(raw)
+        meta = json.loads((target / "metadata.json").read_text(encoding="utf-8"))
+        meta["scorecard_sha256"] = hashlib.sha256(raw).hexdigest()
+        (target / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+        assert load_model(target).version == target.name  # a sound artifact, on its own scale
+        with pytest.raises(registry.ModelArtifactError,
+                           match="not to the grade policy's 600 at odds 50 with PDO 20") as info:
+            load_model(target, policy)
+        assert info.value.path == target / "scorecard.json"
 
 
 def _swap_model(d: Path) -> None:

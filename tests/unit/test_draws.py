@@ -176,6 +176,21 @@ def test_entities_drawn_last_time_are_excluded_except_d() -> None:
     assert set(keys(first, "D")) & set(keys(second, "D"))  # 25 of 40 twice: overlap is certain
 
 
+def test_no_disturbance_keeps_a_out_of_the_draw_whatever_its_ratio() -> None:
+    """无事不扰 is the proactive flag, not only A's ratio of 0: a department that gives A a
+    ratio draws none of them until it also makes A proactive."""
+    doc = POLICY.to_dict()
+    override = {"draw_ratio": 0.05, "ratio_max": 0.05}
+    doc["departments"]["market_supervision"] = {"note": "test", "grades": {"A": override}}
+    quiet = plan_of(policy=SupervisionPolicy.from_dict(doc))
+    a = next(s for s in quiet.strata if s.grade == "A")
+    assert (a.eligible, a.ratio, a.drawn, keys(quiet, "A")) == (40, "0", 0, [])
+    override["proactive"] = True
+    active = plan_of(policy=SupervisionPolicy.from_dict(doc))
+    a = next(s for s in active.strata if s.grade == "A")
+    assert (a.ratio, a.drawn, len(keys(active, "A"))) == ("0.05", 2, 2)  # ceil(0.05 × 40)
+
+
 def test_a_grade_drawn_in_full_is_drawn_again() -> None:
     first = plan_of(task=FIRE)
     assert len(keys(first, "D")) == 40  # fire_rescue raises D to 100%

@@ -47,6 +47,12 @@ def test_principles_cite_their_sources() -> None:
     assert lines["joint_inspection"] == {21}
     assert lines["no_inspection_off_list"] == {21, 27}
     assert lines["contactless"] == {21}
+    # Line 21 numbers its items across sections: item 18 (综合查一次, 分级分类检查, 无感监管) is in
+    # 一（二）, item 23 (乱检查整治) in 一（三）.
+    cited = {p.id: {(b.provision, b.source_line) for b in p.basis} for p in POLICY.principles}
+    for principle in ("graded_supervision", "joint_inspection", "contactless"):
+        assert ("一（二）18", 21) in cited[principle], principle
+    assert ("一（三）23", 21) in cited["no_inspection_off_list"]
     # 无事不扰 is not in the source file; it names its public reference instead.
     assert all(p.basis or p.reference for p in POLICY.principles)
 
