@@ -305,7 +305,7 @@ class GetCreditFileRequest(_message.Message):
     def __init__(self, entity: _Optional[_Union[_common_pb2.EntityRef, _Mapping]] = ..., as_of: _Optional[str] = ..., include_audit: _Optional[bool] = ...) -> None: ...
 
 class Repair(_message.Message):
-    __slots__ = ("repair_id", "record_id", "department", "state", "applied_on", "acceptance_due", "accepted_on", "decision_due", "extended", "decided_on", "reason", "proof", "commitment_letter")
+    __slots__ = ("repair_id", "record_id", "department", "state", "applied_on", "acceptance_due", "accepted_on", "decision_due", "extended", "decided_on", "reason", "proof", "commitment_letter", "response_due")
     REPAIR_ID_FIELD_NUMBER: _ClassVar[int]
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
@@ -319,6 +319,7 @@ class Repair(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     PROOF_FIELD_NUMBER: _ClassVar[int]
     COMMITMENT_LETTER_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_DUE_FIELD_NUMBER: _ClassVar[int]
     repair_id: str
     record_id: str
     department: str
@@ -332,7 +333,8 @@ class Repair(_message.Message):
     reason: str
     proof: str
     commitment_letter: bool
-    def __init__(self, repair_id: _Optional[str] = ..., record_id: _Optional[str] = ..., department: _Optional[str] = ..., state: _Optional[str] = ..., applied_on: _Optional[str] = ..., acceptance_due: _Optional[str] = ..., accepted_on: _Optional[str] = ..., decision_due: _Optional[str] = ..., extended: _Optional[bool] = ..., decided_on: _Optional[str] = ..., reason: _Optional[str] = ..., proof: _Optional[str] = ..., commitment_letter: _Optional[bool] = ...) -> None: ...
+    response_due: str
+    def __init__(self, repair_id: _Optional[str] = ..., record_id: _Optional[str] = ..., department: _Optional[str] = ..., state: _Optional[str] = ..., applied_on: _Optional[str] = ..., acceptance_due: _Optional[str] = ..., accepted_on: _Optional[str] = ..., decision_due: _Optional[str] = ..., extended: _Optional[bool] = ..., decided_on: _Optional[str] = ..., reason: _Optional[str] = ..., proof: _Optional[str] = ..., commitment_letter: _Optional[bool] = ..., response_due: _Optional[str] = ...) -> None: ...
 
 class Objection(_message.Message):
     __slots__ = ("objection_id", "record_id", "department", "target", "grounds", "state", "filed_on", "due", "resolved_on", "resolution")

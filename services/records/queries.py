@@ -41,7 +41,7 @@ from services.records.models import (
     RuleText,
     Shield,
 )
-from services.records.rules import fire_products, medical_procurement
+from services.records.rules import fire_products
 from services.records.submission import Invalid
 
 # A date, or a bound parameter for statements built once and executed with their values.
@@ -59,13 +59,11 @@ def status_expr(as_of: AsOf) -> ColumnElement[str]:
     )
 
 
-# Source levels that are listings on a serious dishonesty list (严重失信名单): the medical
-# ratings 严重失信 and 特别严重失信 (NHSA notice 二) and the market-supervision 严重违法失信名单
-# a fire-products record reports (消防〔2025〕32号 三（四）7). Every one is also of national
-# category 严重.
+# Listings on a serious dishonesty list (严重失信主体名单), which 国办发〔2025〕22号 三 names
+# apart from 行政处罚 (a 严重 record is no listing by itself), by source and source level. The
+# one the four sources report: the market-supervision 严重违法失信名单 (消防〔2025〕32号 三（四）7).
+# The NHSA's 严重失信 / 特别严重失信 (line 12) grade procurement credit and list nobody.
 SERIOUS_LIST_LEVELS: dict[str, frozenset[str]] = {
-    medical_procurement.SOURCE: frozenset({medical_procurement.SERIOUS,
-                                           medical_procurement.PARTICULARLY_SERIOUS}),
     fire_products.SOURCE: frozenset({fire_products.LIST_LEVEL}),
 }
 

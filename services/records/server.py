@@ -221,7 +221,7 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         def read(session: Session) -> records_pb2.CreditFile | None:
             found = queries.credit_file(session, ref.key, as_of,
                                         include_audit=request.include_audit)
-            return None if found is None else views.credit_file(found)
+            return None if found is None else views.credit_file(found, store.calendar)
 
         # Raised out here: raised inside, the read would end in a ROLLBACK (see snapshot_read).
         message: records_pb2.CreditFile | None = await _run(store.snapshot, read)
@@ -387,14 +387,15 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         on = self._today(request.applied_on, "applied_on")
         return views.repair(await _run(workflows.apply_repair, self.store, principal,
                                        request.record_id, request.proof,
-                                       request.commitment_letter, on))
+                                       request.commitment_letter, on), self.store.calendar)
 
     async def DecideRepair(self, request: records_pb2.DecideRepairRequest,
                            context: Any) -> records_pb2.Repair:
         principal = current_principal()
         on = self._today(request.on, "on")
         return views.repair(await _run(workflows.decide_repair, self.store, principal,
-                                       request.repair_id, request.action, request.reason, on))
+                                       request.repair_id, request.action, request.reason, on),
+                            self.store.calendar)
 
     async def FileObjection(self, request: records_pb2.FileObjectionRequest,
                             context: Any) -> records_pb2.Objection:

@@ -9,7 +9,8 @@ from typing import Any
 
 from credit.v1 import common_pb2, records_pb2
 from services.common.codes import region_only
-from services.records import models
+from services.common.workdays import CalendarYearUnknown, WorkCalendar
+from services.records import models, workflows
 from services.records.ingest import RuleTexts
 from services.records.queries import CreditFile, RecordView
 from services.records.submission import KIND_ENUM, SOURCE_ENUM
@@ -177,13 +178,23 @@ def _notice_base(texts: RuleTexts, category: str, level: str, brief: bool,
     return base[1], base[2]
 
 
-def repair(r: models.Repair) -> records_pb2.Repair:
+def _response_due(r: models.Repair, calendar: WorkCalendar) -> str:
+    # Stored deadlines were computed when written; this one is computed on read, so a year the
+    # calendar stopped knowing (a calendar file removed) blanks it rather than the whole file.
+    try:
+        return iso(workflows.response_due(calendar, r))
+    except CalendarYearUnknown:
+        return ""
+
+
+def repair(r: models.Repair, calendar: WorkCalendar) -> records_pb2.Repair:
     return records_pb2.Repair(
         repair_id=str(r.id), record_id=str(r.record_id), department=r.department, state=r.state,
         applied_on=iso(r.applied_on), acceptance_due=iso(r.acceptance_due),
         accepted_on=iso(r.accepted_on), decision_due=iso(r.decision_due), extended=r.extended,
         decided_on=iso(r.decided_on), reason=r.reason, proof=r.proof,
-        commitment_letter=r.commitment_letter)
+        commitment_letter=r.commitment_letter,
+        response_due=_response_due(r, calendar))
 
 
 def objection(o: models.Objection) -> records_pb2.Objection:
@@ -214,11 +225,11 @@ def annual_report(a: models.AnnualReport, entity_key: str) -> records_pb2.Annual
         late=a.filed_on > date(a.year + 1, 6, 30))
 
 
-def credit_file(f: CreditFile) -> records_pb2.CreditFile:
+def credit_file(f: CreditFile, calendar: WorkCalendar) -> records_pb2.CreditFile:
     key = f.entity.entity_key
     out = records_pb2.CreditFile(
         entity=entity(f.entity), as_of=iso(f.as_of),
-        repairs=[repair(r) for r in f.repairs],
+        repairs=[repair(r, calendar) for r in f.repairs],
         objections=[objection(o) for o in f.objections],
         commitments=[commitment(c, key) for c in f.commitments],
         shields=[shield(s, key) for s in f.shields],

@@ -1,8 +1,9 @@
 """Repairs, objections, commitments, reorganisation shields and agency registers.
 
 Deadlines are counted in working days (国办发〔2025〕22号 六): acceptance within 3, decision
-within 7 after acceptance, extendable once by 10. Only the department that made a finding
-decides its repair or objection (谁认定、谁修复, 五).
+within 7 after acceptance, extendable once by 10; the applicant is answered within 10 of the
+application, 10 later when extended. Only the department that made a finding decides its
+repair or objection (谁认定、谁修复, 五).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from services.common.auth import Principal
 from services.common.codes import region_only
 from services.common.db import next_id, parse_id
 from services.common.errors import ServiceError
+from services.common.workdays import WorkCalendar
 from services.records import departments
 from services.records.ingest import entity_row, write_one
 from services.records.models import (
@@ -31,7 +33,12 @@ from services.records.models import (
     Repair,
     Shield,
 )
-from services.records.queries import status_expr
+from services.records.queries import (
+    ADMIN_SHIELD,
+    serious_list_expr,
+    shielded_expr,
+    status_expr,
+)
 from services.records.rules import registration_refusal_reason
 from services.records.store import Change, Store, entity_by_key, now, publish
 from services.records.submission import EntityKey, Invalid, SubjectIn, check_text
@@ -39,6 +46,7 @@ from services.records.submission import EntityKey, Invalid, SubjectIn, check_tex
 ACCEPT_WORKDAYS = 3
 DECIDE_WORKDAYS = 7
 EXTEND_WORKDAYS = 10
+RESPOND_WORKDAYS = 10  # 六: 自收到信用修复申请之日起10个工作日内反馈信用修复结果
 # The national text says objections are handled "及时"; 10 working days follows the Jilin
 # agency measures (art. 22) and is the platform's configurable default.
 OBJECTION_WORKDAYS = 10
@@ -97,6 +105,18 @@ def _change(session: Session, rec: Record, kind: str, principal: Principal,
 
 # ------------------------------------------------------------------------------ repair
 
+def _response_workdays(repair: Repair) -> int:
+    # 六: the 10 days hold "一般" (as a rule); a case extended because it cannot be decided
+    # in time (可以延长10个工作日) is answered as much later as it is decided.
+    return RESPOND_WORKDAYS + (EXTEND_WORKDAYS if repair.extended else 0)
+
+
+def response_due(calendar: WorkCalendar, repair: Repair) -> date:
+    """The day by which the applicant must have the repair's result (六), computed from the
+    application date and whether the case was extended."""
+    return calendar.add_workdays(repair.applied_on, _response_workdays(repair))
+
+
 def apply_repair(store: Store, principal: Principal, record_id: str, proof: str,
                  commitment_letter: bool, applied_on: date) -> Repair:
     _roles(principal, REPAIR_ROLES, "apply for a repair")
@@ -129,8 +149,12 @@ def apply_repair(store: Store, principal: Principal, record_id: str, proof: str,
             proof=proof, commitment_letter=True)
         session.add(repair)
         session.flush()
+        # Computed here too, so that a calendar year not yet known fails the application
+        # instead of every later read of it.
+        due = response_due(store.calendar, repair)
         publish(session, [_change(session, rec, "repair_applied", principal, "repair",
-                                  repair.id, {"applied_on": applied_on.isoformat()})])
+                                  repair.id, {"applied_on": applied_on.isoformat(),
+                                              "response_due": due.isoformat()})])
         return repair
 
 
@@ -168,6 +192,7 @@ def decide_repair(store: Store, principal: Principal, repair_id: str, action: st
             raise ServiceError.failed_precondition(
                 f"the record was withdrawn on {rec.withdrawn_on}; refuse or deny the repair")
         kind = f"repair_{after}"
+        detail = {"action": action, "on": on.isoformat(), "reason": reason}
         if action == "accept":
             repair.accepted_on = on
             repair.decision_due = store.calendar.add_workdays(on, DECIDE_WORKDAYS)
@@ -184,6 +209,7 @@ def decide_repair(store: Store, principal: Principal, repair_id: str, action: st
             repair.decision_due = store.calendar.add_workdays(repair.decision_due,
                                                               EXTEND_WORKDAYS)
             repair.extended, kind = True, "repair_extended"
+            detail["response_due"] = response_due(store.calendar, repair).isoformat()
         else:
             repair.decided_on = on
         if action == "approve":
@@ -192,8 +218,7 @@ def decide_repair(store: Store, principal: Principal, repair_id: str, action: st
             kind = "record_repaired"
         repair.state, repair.reason = after, reason.strip()
         session.flush()
-        publish(session, [_change(session, rec, kind, principal, "repair", repair.id,
-                                  {"action": action, "on": on.isoformat(), "reason": reason})])
+        publish(session, [_change(session, rec, kind, principal, "repair", repair.id, detail)])
         return repair
 
 
@@ -347,11 +372,16 @@ def start_shield(store: Store, principal: Principal, ref: EntityKey, court_rulin
         entity = entity_by_key(session, ref.key)
         if entity is None:
             raise ServiceError.not_found("entity not found")
+        # Each department shields its own records (queries.shielded_expr): one open shield
+        # per department, so another's does not stand in its way.
+        department = principal.department or ADMIN_SHIELD
         if session.execute(select(Shield.id).where(Shield.entity_id == entity.id,
+                                                   Shield.department == department,
                                                    Shield.lifted_on.is_(None))).first():
-            raise ServiceError.failed_precondition("the entity is already shielded")
+            raise ServiceError.failed_precondition(
+                "the entity is already shielded by this department")
         s = Shield(id=next_id(session, Shield.__table__),  # type: ignore[arg-type]
-                   entity_id=entity.id, department=principal.department or "admin",
+                   entity_id=entity.id, department=department,
                    court_ruling=court_ruling, started_on=started_on, lifted_on=None)
         session.add(s)
         session.flush()
@@ -389,13 +419,16 @@ def _agency_writer(principal: Principal) -> None:
 
 
 def _on_serious_list(session: Session, keys: list[str], as_of: date) -> set[str]:
-    """Entity keys with an active 严重 record: the serious dishonesty list (art. 10)."""
+    """Entity keys on a serious dishonesty list on `as_of` (第十条（二）): an active listing
+    record (queries.SERIOUS_LIST_LEVELS; a 严重 record is no listing by itself). Repaired,
+    expired or withdrawn it no longer counts, nor while shielded (九: 惩戒措施 are suspended
+    during a reorganisation)."""
     if not keys:
         return set()
     rows = session.execute(
         select(Entity.entity_key).join(Record, Record.entity_id == Entity.id)
-        .where(Entity.entity_key.in_(keys), Record.category == "serious",
-               status_expr(as_of) == "active")
+        .where(Entity.entity_key.in_(keys), serious_list_expr(), status_expr(as_of) == "active",
+               ~shielded_expr(as_of))
     )
     return {r[0] for r in rows}
 
@@ -500,6 +533,14 @@ def list_overdue(store: Store, as_of: date, department: str | None) -> list[Over
             assert r.decision_due is not None
             out.append(Overdue("repair_decision", r.id, r.record_id, r.department,
                                r.decision_due, cal.workdays_between(r.decision_due, as_of)))
+        for r in session.execute(select(Repair).where(
+                Repair.state.in_(("applied", "accepted")), Repair.applied_on < as_of,
+                dept(Repair.department))).scalars():
+            # Counted up to as_of only: the due date is computed once it is past (known).
+            late = cal.workdays_between(r.applied_on, as_of) - _response_workdays(r)
+            if late > 0:
+                out.append(Overdue("repair_response", r.id, r.record_id, r.department,
+                                   response_due(cal, r), late))
         for o in session.execute(select(Objection).where(
                 Objection.state == "open", Objection.due < as_of,
                 dept(Objection.department))).scalars():

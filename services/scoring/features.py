@@ -124,8 +124,8 @@ FEATURES: tuple[Feature, ...] = (
       for s in SOURCES),
     _f("n_active_serious_list", "有效严重失信名单记录数", "Active serious-list records",
        "Records in force at as_of (status active) that are listings on a serious dishonesty "
-       "list: medical_procurement ratings 严重失信 or 特别严重失信, fire_products listings on "
-       "the 严重违法失信名单. Each also counts in n_active_serious."),
+       "list: fire_products listings on the market-supervision 严重违法失信名单 (the NHSA's "
+       "严重失信 ratings grade, they list nobody). Each also counts in n_active_serious."),
     _f("max_active_severity", "最严重有效失信类别", "Most severe active category",
        "Highest national category among the records in force at as_of.",
        "0: no active record; 1 轻微, 2 一般, 3 严重", "ordinal", "0..3", highest=3),

@@ -1,7 +1,9 @@
 """Grade policy: scorecard points → credit grade A/B/C/D, with hard rules that override the score.
 
-The policy is data (`policies/grade-policy-2025.1.json`); a new edition is a new file with a new
-version, never new branches here. This module only knows which facts each rule id tests.
+The policy is data (`policies/grade-policy-2025.2.json`); a new edition is a new file with a new
+version, never new branches here. 2025.2 names only the 严重违法失信名单 as a serious
+dishonesty list: 2025.1 counted the NHSA's 严重失信 ratings too, which grade and list nobody.
+This module only knows which facts each rule id tests.
 
 Scale: the scorecard gives MORE points for LOWER risk; 600 points = 50:1 good:bad odds and every
 20 points (PDO) double the odds, so 620 ≈ 100:1, 580 = 25:1, 540 = 6.25:1.
@@ -61,7 +63,7 @@ __all__ = [
 
 GRADES = ("A", "B", "C", "D")  # best to worst; bulk codes are indexes into this tuple
 SCORE = "score"  # decided_by when no hard rule lowered the grade
-DEFAULT_POLICY_PATH = Path(__file__).parent / "policies" / "grade-policy-2025.1.json"
+DEFAULT_POLICY_PATH = Path(__file__).parent / "policies" / "grade-policy-2025.2.json"
 
 # The facts each known rule id tests; a rule fires when its fact is ≥ 1 (or true).
 RULE_FACTS: Mapping[str, str] = MappingProxyType(
@@ -251,8 +253,8 @@ def _check_policy(p: GradePolicy) -> None:
 class GradeInputs:
     """Facts for the hard rules. Counts are of ACTIVE records (published, not repaired, not
     expired) and must already exclude records shielded during a bankruptcy reorganisation or
-    settlement (国办发〔2025〕22号 九). `on_serious_list`: an active 严重失信/特别严重失信
-    medical-procurement rating or a fire-products 严重违法失信名单 listing."""
+    settlement (国办发〔2025〕22号 九). `on_serious_list`: an active listing on a serious
+    dishonesty list (services.records.queries.SERIOUS_LIST_LEVELS: the 严重违法失信名单)."""
 
     n_active_serious: int = 0
     n_active_general: int = 0

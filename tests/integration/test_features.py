@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from credit.v1 import records_pb2
+from models.registry import load_default
 from services.common.auth import Principal
+from services.common.errors import ServiceError
 from services.records import demo, workflows
 from services.records.ingest import entity_row, ingest
 from services.records.models import Entity, Record
@@ -24,6 +26,7 @@ from services.records.queries import credit_file
 from services.records.rules.national import add_months
 from services.records.store import Store, now, open_store
 from services.records.submission import EntityKey, decode_subject, require_ref
+from services.scoring.evaluate import Evaluator, Model
 from services.scoring.features import (
     FEATURE_NAMES,
     FEATURES,
@@ -33,6 +36,8 @@ from services.scoring.features import (
     labels,
     whole_months_since,
 )
+from services.scoring.policy import default_policy
+from services.scoring.supervision import default_supervision
 from tests.conftest import ADMIN, CREDIT, FIRE, HR, MEDICAL, PII_KEY, TODAY, retype_entity_name
 from tests.factories import agency, fire, hr, medical, subject, uscc
 
@@ -277,6 +282,37 @@ def test_a_shield_covers_its_own_departments_records_and_an_admins_covers_all(
         workflows.lift_shield(store, who, str(shield.id), day + timedelta(days=10))
         _pick(_get(store, e, day + timedelta(days=10)), n_active_serious=2)
         assert shielded_sources(day + timedelta(days=10)) == set()
+    # Two departments' shields at once: each hides its own; one department shields once.
+    hr_shield, _ = workflows.start_shield(store, HR, ref, "（2024）吉01破4号", date(2024, 11, 1))
+    workflows.start_shield(store, FIRE, ref, "（2024）吉01破4号", date(2024, 11, 2))
+    assert shielded_sources(date(2024, 11, 2)) == {"hr_penalty", "fire_products"}
+    with pytest.raises(ServiceError, match="already shielded by this department"):
+        workflows.start_shield(store, HR, ref, "（2024）吉01破4号", date(2024, 11, 3))
+    workflows.lift_shield(store, HR, str(hr_shield.id), date(2024, 11, 4))
+    assert shielded_sources(date(2024, 11, 4)) == {"fire_products"}
+
+
+def test_a_listing_on_the_serious_list_is_graded_d_by_the_list_rule(store: Store) -> None:
+    """A fire-products 严重违法失信名单 listing is counted as such and named as the decider with
+    its own basis (消防〔2025〕32号 三（四）7); a medical 严重失信 rating is a 严重 record only."""
+    listed, rated = uscc(26), uscc(27)
+    _ok(store, FIRE, fire("l1", listed, decided="2024-06-01", serious_list=True))
+    _ok(store, MEDICAL, _med("r1", rated, "1500000", "2024-06-01"))  # 特别严重失信
+    evaluator = Evaluator(Model(*load_default()), default_policy(), default_supervision())
+    as_of = date(2024, 8, 1)
+    with store.engine.connect() as conn:
+        on_list, rating = (evaluator.evaluate(conn, k, as_of) for k in (listed, rated))
+    assert on_list is not None and rating is not None
+    assert (on_list.features["n_active_serious_list"], on_list.features["n_active_serious"]) == (
+        1, 1)
+    assert (rating.features["n_active_serious_list"], rating.features["n_active_serious"]) == (
+        0, 1)
+    assert on_list.decision.grade == rating.decision.grade == "D"
+    assert [r[0] for r in on_list.decision.reasons][1:] == ["serious_list",
+                                                          "active_serious_record"]
+    assert [r[0] for r in rating.decision.reasons][1:] == ["active_serious_record"]
+    assert 8 in {b.source_line for b in on_list.legal_basis}
+    assert 8 not in {b.source_line for b in rating.legal_basis}
 
 
 def test_commitments_kept_and_broken(store: Store) -> None:

@@ -102,7 +102,7 @@ def test_metadata_records_snapshots_metrics_and_data(trained: Trained) -> None:
     assert all(c["coefficient"] < 0 for c in meta["coefficients"])
     assert 0 <= meta["psi"] < 0.25
     assert sum(c["count"] for c in meta["calibration"]) == trained.first.validation.rows
-    assert "grade-policy-2025.1" in meta["policy"]["compatible_versions"]
+    assert "grade-policy-2025.2" in meta["policy"]["compatible_versions"]
     assert meta["label"]["horizon_months"] == 12
 
 

@@ -30,7 +30,7 @@ NONE = GradeInputs()
 
 
 def test_shipped_policy_is_the_default_edition() -> None:
-    assert POLICY.version == "grade-policy-2025.1"
+    assert POLICY.version == "grade-policy-2025.2"
     assert POLICY.thresholds == (620, 580, 540)
     assert [r.id for r in POLICY.rules] == [
         "serious_list",
@@ -64,7 +64,7 @@ def test_every_threshold_on_both_sides(score: float, grade: str) -> None:
     decision = decide(POLICY, score, NONE)
     assert (decision.grade, decision.score_grade, decision.decided_by) == (grade, grade, SCORE)
     assert decision.reasons[0][0] == SCORE
-    assert decision.policy_version == "grade-policy-2025.1"
+    assert decision.policy_version == "grade-policy-2025.2"
     assert decision.legal_basis == POLICY.score_basis
 
 
@@ -106,12 +106,21 @@ def test_an_active_general_record_gives_at_best_c(
     assert any(b.number == "国办发〔2025〕22号" for b in decision.legal_basis)
 
 
-def test_a_serious_list_gives_d_and_cites_both_sources() -> None:
+def test_a_serious_list_gives_d_and_cites_the_list() -> None:
     decision = decide(POLICY, 700.0, GradeInputs(on_serious_list=True))
     assert (decision.grade, decision.score_grade, decision.decided_by) == ("D", "A", "serious_list")
-    assert {8, 12} <= _basis_lines(decision.legal_basis)
+    # 2025.2: the 严重违法失信名单 of 消防〔2025〕32号 三（四）7 (line 8); the NHSA notice (line
+    # 12) rates procurement credit and lists nobody, so it is no basis for a listing.
+    assert _basis_lines(decision.legal_basis) - _basis_lines(POLICY.score_basis) == {8}
     code, zh, en = decision.reasons[1]
-    assert code == "serious_list" and "严重" in zh and "serious" in en
+    assert code == "serious_list" and "严重违法失信名单" in zh and "serious" in en
+
+
+def test_the_2025_1_edition_stays_readable_for_the_grades_it_decided() -> None:
+    old = load_policy(DEFAULT_POLICY_PATH.with_name("grade-policy-2025.1.json"))
+    assert old.version == "grade-policy-2025.1" and old.scale == POLICY.scale
+    assert old.thresholds == POLICY.thresholds
+    assert [r.id for r in old.rules] == [r.id for r in POLICY.rules]
 
 
 def test_the_earlier_rule_decides_between_equal_caps() -> None:

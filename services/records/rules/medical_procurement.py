@@ -109,7 +109,9 @@ EDITION_2025 = MedicalEdition(
     levels=(DISHONEST, SERIOUS, PARTICULARLY_SERIOUS),
     scales=MappingProxyType(
         {
-            # 二: 严重 50万—100万, 特别严重 100万以上; anything below 50万 is 失信.
+            # 二: 严重 50万—100万, 特别严重 100万以上. Below 50万 the notice says nothing;
+            # the former 一般/中等 levels it merges into 失信 covered it, so 失信 (a choice, as
+            # RULES.md reads it).
             "commercial_bribery": AmountScale(
                 bands=(
                     (Decimal("0.01"), DISHONEST),
