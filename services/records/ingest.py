@@ -52,7 +52,7 @@ from services.records.rules import (
     RuleViolation,
     classify,
 )
-from services.records.rules.national import add_months
+from services.records.rules.national import period_end
 from services.records.store import Change, Store, now, publish
 from services.records.submission import (
     Invalid,
@@ -458,7 +458,7 @@ def _row(sub: Submission, cls: Classification, entity_id: int, at: datetime,
          note: str | None) -> dict[str, Any]:
     end = cls.publication_end
     if cls.listed and end is None:
-        end = add_months(cls.publication_start, UNPUBLISHED_EFFECT_MONTHS)
+        end = period_end(cls.publication_start, UNPUBLISHED_EFFECT_MONTHS)
     return {
         "entity_id": entity_id,
         "source": sub.source,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -146,7 +146,9 @@ def fill_repair_notice(notice: records_pb2.RepairNotice, row: dict[str, Any],
     notice.publication_start = start
     notice.publication_end = end
     notice.repair_eligible_from = repair_from = repair_from.isoformat()
-    period = f"自{start}起公示至{end}（不含）" if end else "不予公示"
+    # The last day of publication, as a notice states it (publication_end is exclusive).
+    last = (row["publication_end"] - timedelta(days=1)).isoformat() if end else ""
+    period = f"自{start}起公示至{last}" if end else "不予公示"
     notice.text = f"{head}{period}。自{repair_from}{tail}"
 
 

@@ -89,6 +89,8 @@ def test_entity_page_shows_grade_reasons_basis_and_timeline(page: Any, plat: Pla
     assert reasons and "有效严重失信记录数" in reasons  # its active 严重 record
     timeline = page.locator("#entity-timeline li.record").all_inner_texts()
     assert timeline and "2024-01-02" in timeline[0] and "情节严重" in timeline[0]
+    # Published 36 months through the corresponding day (the API's end is the day after).
+    assert "2024-01-02 – 2027-01-02" in timeline[0]
 
 
 def test_inspection_plan_is_drawn_and_verified_on_the_page(page: Any, plat: Platform) -> None:

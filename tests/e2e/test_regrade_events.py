@@ -121,9 +121,10 @@ def test_the_end_of_a_publication_period_regrades_the_entity(tmp_path: Path) -> 
     code = uscc(62)
     with _platform(tmp_path, "2025-11-20") as p:
         record = hr("expiry-1", code, tier="grave", decided="2024-12-01")
-        record.publication_months = 12  # published until 2025-12-01
+        record.publication_months = 12  # published through 2025-12-01
         result = _submit(p.records, record)
-        assert result.repair_notice.publication_end == "2025-12-01"
+        assert result.repair_notice.publication_end == "2025-12-02"  # exclusive
+        assert "至2025-12-01。" in result.repair_notice.text
         before = _wait(lambda: _grade(p.scoring, code), lambda g: g.history)
         assert before.grade.grade == "D" and RULE in _rules(p.scoring, code)
     # Ten days later the sweeper announces the end; scoring re-grades as of the new day.

@@ -101,8 +101,8 @@ def test_an_expired_listing_no_longer_counts(store: Store) -> None:
     listed = uscc(46)
     _listed(store, "f-46", listed, decided="2022-06-01")  # published 36 months, to 2025-06-01
     principals = [_ref(store, listed, "enterprise")]
-    _refused(store, uscc(47), principals, date(2025, 5, 31))
-    assert _register(store, uscc(47), principals, date(2025, 6, 1)).staff_count == 5
+    _refused(store, uscc(47), principals, date(2025, 6, 1))  # its last day
+    assert _register(store, uscc(47), principals, date(2025, 6, 2)).staff_count == 5
 
 
 def test_a_withdrawn_listing_no_longer_counts(store: Store) -> None:

@@ -117,9 +117,10 @@ def test_counts_windows_and_month_end_boundaries(store: Store) -> None:
     _ok(store, FIRE, fire("f1", a, decided="2024-03-01"))  # first offence: 轻微, expired
     assert _get(store, a, AS_OF) == _vector(
         AS_OF,
-        # a2 ended on 2025-02-28 (exclusive end), so a1, a3 and m1 are in force.
-        n_active_minor=1, n_active_general=1, n_active_serious=1,
-        n_active_hr_penalty=2, n_active_medical_procurement=1, max_active_severity=3,
+        # a2's 12 months end with their corresponding day, 2025-02-28 (a2 leaves on 03-01), so
+        # a1, a2, a3 and m1 are in force.
+        n_active_minor=1, n_active_general=2, n_active_serious=1,
+        n_active_hr_penalty=3, n_active_medical_procurement=1, max_active_severity=3,
         n_listed_12m=4,  # a2, a3, m1, f1 (a1 is exactly 12 months back)
         n_listed_36m=7, n_listed_36m_minor=2, n_listed_36m_general=4, n_listed_36m_serious=1,
         months_since_last_listed=1,  # a3 on 2025-01-15 ≤ 2025-01-28 = as_of − 1 month
@@ -139,8 +140,9 @@ def test_counts_windows_and_month_end_boundaries(store: Store) -> None:
 
 def test_active_starts_and_ends_on_the_very_day(store: Store) -> None:
     """The edges of "active": a publication starting today is in force today (pending the
-    day before); a 严重 record whose 12 months end today is no longer in force today; a record
-    decided on a shield's first day is shielded from that day."""
+    day before); a 严重 record published for 12 months is in force through the corresponding
+    day and no longer the day after; a record decided on a shield's first day is shielded from
+    that day."""
     a = uscc(23)
     grave = hr("g12", a, tier="grave", decided="2024-02-28")
     grave.publication_months = 12
@@ -148,8 +150,8 @@ def test_active_starts_and_ends_on_the_very_day(store: Store) -> None:
     _ok(store, MEDICAL, _med("m1", a, "100000", "2024-06-15"))  # 一般, effective 2024-07-01
     _pick(_get(store, a, date(2024, 6, 30)), n_active_serious=1, n_active_general=0)
     _pick(_get(store, a, date(2024, 7, 1)), n_active_serious=1, n_active_general=1)
-    _pick(_get(store, a, date(2025, 2, 27)), n_active_serious=1, n_active_general=1)
-    _pick(_get(store, a, date(2025, 2, 28)), n_active_serious=0, n_active_general=1)
+    _pick(_get(store, a, date(2025, 2, 28)), n_active_serious=1, n_active_general=1)
+    _pick(_get(store, a, date(2025, 3, 1)), n_active_serious=0, n_active_general=1)
 
     b = uscc(24)
     _ok(store, HR, hr("s1", b, tier="grave", decided="2024-05-01"))

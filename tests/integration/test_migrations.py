@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, Engine, MetaData, Table, inspect, select
+from sqlalchemy import Connection, Engine, MetaData, Table, inspect, select, update
 
 from services.common.db import make_engine, migrate
-from services.records.models import SCHEMA, AuditEntry, Base
+from services.common.workdays import default_calendar
+from services.records.ingest import ingest
+from services.records.models import SCHEMA, AuditEntry, Base, Record
 from services.records.store import MIGRATIONS, open_store
+from tests.conftest import HR, PII_KEY, TODAY
+from tests.factories import hr, uscc
 
 
 @pytest.mark.postgres
@@ -33,7 +37,7 @@ def test_sqlite_migration_is_repeatable(tmp_path: object) -> None:
     open_store(url).engine.dispose()
     store = open_store(url)  # a second start finds the schema at head and changes nothing
     with store.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0003"
+        assert MigrationContext.configure(conn).get_current_revision() == "0004"
     store.engine.dispose()
 
 
@@ -95,6 +99,43 @@ def test_0003_refuses_a_feed_that_does_not_match_the_audit_log(db_url: str) -> N
                 "version_table_schema": _schema(conn)}).get_current_revision() == "0002"
     finally:
         engine.dispose()
+
+
+def test_0004_moves_stored_periods_to_their_corresponding_day_and_back(db_url: str) -> None:
+    """Records stored before 0004 counted the start day; 0004 moves their ends and repair
+    dates one day later (the new rows' own dates, from ingestion), and back on downgrade."""
+    store = open_store(db_url, pii_key=PII_KEY, calendar=default_calendar(),
+                       clock=lambda: TODAY)
+    try:
+        results = ingest(store, HR, [
+            hr("old", uscc(1), tier="grave", decided="2020-06-01"),  # 严重, ended in 2023
+            hr("new", uscc(2), tier="grave", decided="2025-06-01"),  # 严重, 36 months
+            hr("min", uscc(3), tier="minor", decided="2025-06-01")])  # 轻微, unpublished
+        assert [r.outcome for r in results] == ["created"] * 3
+        columns = select(Record.source_record_id, Record.publication_end,
+                         Record.repair_eligible_from).order_by(Record.source_record_id)
+        with store.engine.connect() as conn:
+            now = conn.execute(columns).all()
+        assert now == [("min", date(2025, 9, 2), date(2025, 6, 1)),
+                       ("new", date(2028, 6, 2), date(2026, 6, 2)),
+                       ("old", date(2023, 6, 2), date(2021, 6, 2))]
+        _to(store.engine, "0003", down=True)
+        with store.engine.connect() as conn:
+            assert conn.execute(columns).all() == [
+                ("min", date(2025, 9, 1), date(2025, 6, 1)),
+                ("new", date(2028, 6, 1), date(2026, 6, 1)),
+                ("old", date(2023, 6, 1), date(2021, 6, 1))]
+        with store.engine.begin() as conn:  # the sweeper had announced every end by then
+            conn.execute(update(Record).values(end_announced=True))
+        _to(store.engine, "0004")
+        with store.engine.connect() as conn:
+            assert conn.execute(columns).all() == now
+            announced = dict(conn.execute(select(Record.source_record_id,
+                                                 Record.end_announced)).all())
+        # Still published after the database server's date: announced again when it ends.
+        assert announced == {"old": True, "new": date.today() >= date(2028, 6, 2), "min": True}
+    finally:
+        store.engine.dispose()
 
 
 _START = """

@@ -60,7 +60,8 @@ def test_created_record_carries_classification_and_repair_notice(store: Store) -
     assert r.record["source_level"] == "严重失信" and r.record["category"] == "serious"
     # Evaluation completed 2025-05-20: effective from the first day of the next quarter.
     assert r.record["publication_start"] == date(2025, 7, 1)
-    assert r.record["repair_eligible_from"] == date(2026, 7, 1)
+    assert r.record["repair_eligible_from"] == date(2026, 7, 2)  # once the year is over
+    assert r.record["publication_end"] == date(2028, 7, 2)  # published through 2028-07-01
     assert r.texts is not None and any("3年" in m for m in r.texts.measures)
 
 
@@ -240,7 +241,8 @@ def test_status_follows_the_date_asked_about(store: Store) -> None:
     code = uscc(9)
     _one(store, HR, hr("h-1", code, tier="serious", decided="2024-01-10"))  # 一般: 12 months
     assert [v.status for v in _file(store, code, date(2024, 6, 1)).records] == ["active"]
-    assert [v.status for v in _file(store, code, date(2025, 1, 10)).records] == ["expired"]
+    assert [v.status for v in _file(store, code, date(2025, 1, 10)).records] == ["active"]
+    assert [v.status for v in _file(store, code, date(2025, 1, 11)).records] == ["expired"]
     assert _file(store, code, date(2023, 6, 1)).records == []
 
 
@@ -327,19 +329,19 @@ def test_a_repair_is_extended_before_its_decision_is_due_not_after(store: Store)
 
 def test_repair_before_minimum_period_and_by_other_department(store: Store) -> None:
     rid = _serious_hr(store, uscc(21), decided="2025-06-01")
-    for day in (date(2025, 7, 1), date(2026, 5, 31)):  # 严重: not before a year is over
+    for day in (date(2025, 7, 1), date(2026, 6, 1)):  # 严重: not before a year is over
         with pytest.raises(ServiceError) as early:
             workflows.apply_repair(store, HR, str(rid), "proof", True, day)
         assert early.value.code == grpc.StatusCode.FAILED_PRECONDITION
-        assert "from 2026-06-01" in early.value.message
+        assert "from 2026-06-02" in early.value.message
     with pytest.raises(Invalid):
         workflows.apply_repair(store, HR, str(rid), "proof", False, date(2026, 7, 1))
-    rep = workflows.apply_repair(store, HR, str(rid), "proof", True, date(2026, 6, 1))
+    rep = workflows.apply_repair(store, HR, str(rid), "proof", True, date(2026, 6, 2))
     with pytest.raises(ServiceError) as denied:
-        workflows.decide_repair(store, MEDICAL, str(rep.id), "accept", "", date(2026, 6, 2))
+        workflows.decide_repair(store, MEDICAL, str(rep.id), "accept", "", date(2026, 6, 3))
     assert denied.value.code == grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(ServiceError) as admin:
-        workflows.decide_repair(store, ADMIN, str(rep.id), "accept", "", date(2026, 6, 2))
+        workflows.decide_repair(store, ADMIN, str(rep.id), "accept", "", date(2026, 6, 3))
     assert admin.value.code == grpc.StatusCode.PERMISSION_DENIED
 
 
@@ -642,9 +644,9 @@ def test_a_credit_file_is_read_after_a_column_type_changed_under_it(one_connecti
 
 def test_publication_end_is_announced_once(store: Store) -> None:
     _one(store, HR, hr("h-1", uscc(40), tier="serious", decided="2024-01-10"))
-    assert workflows.sweep_publication_ends(store, date(2025, 1, 9)) == 0
-    assert workflows.sweep_publication_ends(store, date(2025, 1, 10)) == 1
-    assert workflows.sweep_publication_ends(store, date(2025, 1, 11)) == 0
+    assert workflows.sweep_publication_ends(store, date(2025, 1, 10)) == 0  # its last day
+    assert workflows.sweep_publication_ends(store, date(2025, 1, 11)) == 1
+    assert workflows.sweep_publication_ends(store, date(2025, 1, 12)) == 0
     with store.sessions() as s:
         kinds = [k for (k,) in s.execute(select(AuditEntry.action).order_by(AuditEntry.seq))]
     assert kinds == ["record_created", "publication_ended"]

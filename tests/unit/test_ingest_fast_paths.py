@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -82,7 +82,8 @@ def test_stored_facts_hold_dates_as_text() -> None:
 def _notice(row: dict[str, Any], texts: Any) -> records_pb2.RepairNotice:
     """The notice spelled out without the shared parts (the pre-cache code)."""
     end = row["publication_end"] if row["published"] else None
-    period = f"自{row['publication_start']}起公示至{end}（不含）" if end else "不予公示"
+    last = end - timedelta(days=1) if end else None  # the notice states the last day
+    period = f"自{row['publication_start']}起公示至{last}" if end else "不予公示"
     return records_pb2.RepairNotice(
         category=views.CATEGORY_ENUM[row["category"]], source_level=row["source_level"],
         published=row["published"], publication_start=row["publication_start"].isoformat(),

@@ -83,8 +83,8 @@ def test_minor_item_is_unpublished_by_default() -> None:
 
 
 def test_general_item_publication_bounds() -> None:
-    assert rate(article16_item=1, publication_months=3).publication_end == date(2025, 10, 15)
-    assert rate(article16_item=1).publication_end == date(2026, 7, 15)
+    assert rate(article16_item=1, publication_months=3).publication_end == date(2025, 10, 16)
+    assert rate(article16_item=1).publication_end == date(2026, 7, 16)
     for months in (2, 13):
         assert violation_of(article16_item=1, publication_months=months).field == (
             "publication_months"

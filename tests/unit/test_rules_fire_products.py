@@ -84,7 +84,7 @@ def test_first_harmless_violation_is_minor_and_educational() -> None:
 
 def test_minor_may_still_be_published_up_to_three_months() -> None:
     result = rate(publication_months=3)
-    assert result.published and result.publication_end == date(2025, 12, 10)
+    assert result.published and result.publication_end == date(2025, 12, 11)
     assert violation_of(publication_months=4).field == "publication_months"
 
 
@@ -92,8 +92,8 @@ def test_repeated_violation_comes_from_the_register() -> None:
     result = rate(history=[earlier()])
     assert (result.category, result.source_level) == (Category.GENERAL, "多次违法")
     assert result.measures[0] == "从严从重实施行政处罚"
-    assert result.publication_end == date(2026, 9, 10)
-    assert result.repair_eligible_from == date(2025, 12, 10)
+    assert result.publication_end == date(2026, 9, 11)
+    assert result.repair_eligible_from == date(2025, 12, 11)
     assert any(note.startswith("repeated: 1 earlier") for note in result.notes)
 
 
@@ -120,8 +120,8 @@ def test_fraud_is_serious_even_the_first_time(finding: str, field: str) -> None:
     result = rate(finding=finding, field=field, kind="institution")
     assert (result.category, result.source_level) == (Category.SERIOUS, "情形恶劣")
     assert "从严从重实施行政处罚" in result.measures
-    assert result.publication_end == date(2028, 9, 10)
-    assert result.repair_eligible_from == date(2026, 9, 10)
+    assert result.publication_end == date(2028, 9, 11)
+    assert result.repair_eligible_from == date(2026, 9, 11)
 
 
 # 三（三）5 lists 虚假认证 and 超范围认证 as separate items: only the false one is fraud.

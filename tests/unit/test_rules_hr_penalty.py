@@ -41,8 +41,8 @@ def articles(result: Classification) -> list[str]:
     ("tier", "level", "category", "end"),
     [
         ("minor", "情节较轻", Category.MINOR, None),
-        ("serious", "情节较重", Category.GENERAL, date(2026, 5, 31)),
-        ("grave", "情节严重", Category.SERIOUS, date(2028, 5, 31)),
+        ("serious", "情节较重", Category.GENERAL, date(2026, 6, 1)),
+        ("grave", "情节严重", Category.SERIOUS, date(2028, 6, 1)),
     ],
 )
 def test_tiers_map_to_national_categories(
@@ -57,7 +57,7 @@ def test_tiers_map_to_national_categories(
 @pytest.mark.parametrize(
     ("tier", "level", "category", "end"),
     [
-        ("grave", "情节较重", Category.GENERAL, date(2026, 5, 31)),
+        ("grave", "情节较重", Category.GENERAL, date(2026, 6, 1)),
         ("serious", "情节较轻", Category.MINOR, None),
         ("minor", "情节较轻", Category.MINOR, None),
     ],
@@ -81,7 +81,7 @@ def test_mitigating_the_lowest_tier_keeps_it_at_the_minimum() -> None:
 
 def test_mitigated_tier_takes_its_own_publication_range() -> None:
     assert rate(tier="grave", mitigation="mitigated", publication_months=3).publication_end == (
-        date(2025, 8, 31)
+        date(2025, 9, 1)
     )
     err = violation_of(tier="grave", mitigation="mitigated", publication_months=24)
     assert err.field == "publication_months"
@@ -91,8 +91,8 @@ def test_mitigated_tier_takes_its_own_publication_range() -> None:
     ("tier", "level", "published", "end", "repair"),
     [
         ("minor", "情节较轻", False, None, DECIDED),
-        ("serious", "情节较重", True, date(2025, 8, 31), date(2025, 8, 31)),
-        ("grave", "情节严重", True, date(2026, 5, 31), date(2026, 5, 31)),
+        ("serious", "情节较重", True, date(2025, 9, 1), date(2025, 9, 1)),
+        ("grave", "情节严重", True, date(2026, 6, 1), date(2026, 6, 1)),
     ],
 )
 def test_lenient_keeps_the_tier_at_the_minimum_period(
@@ -117,14 +117,14 @@ def test_lenient_rejects_a_longer_period() -> None:
 
 def test_commitment_to_rectify_with_mitigation_takes_the_lowest_standard() -> None:
     result = rate(tier="grave", mitigation="mitigated", rectification_commitment=True)
-    assert (result.category, result.publication_end) == (Category.GENERAL, date(2025, 8, 31))
+    assert (result.category, result.publication_end) == (Category.GENERAL, date(2025, 9, 1))
     assert "适用最低的处罚标准（承诺限期整改）" in result.measures
     assert "第十条" in articles(result)
 
 
 def test_commitment_without_mitigation_changes_nothing() -> None:
     result = rate(tier="grave", rectification_commitment=True)
-    assert (result.category, result.publication_end) == (Category.SERIOUS, date(2028, 5, 31))
+    assert (result.category, result.publication_end) == (Category.SERIOUS, date(2028, 6, 1))
     assert any("allows, not requires" in note for note in result.notes)
 
 
@@ -201,11 +201,11 @@ def test_input_checks(overrides: dict[str, Any], field: str) -> None:
     ("tier", "months", "end"),
     [
         ("minor", 0, None),
-        ("minor", 3, date(2025, 8, 31)),
-        ("serious", 3, date(2025, 8, 31)),
-        ("serious", 12, date(2026, 5, 31)),
-        ("grave", 12, date(2026, 5, 31)),
-        ("grave", 36, date(2028, 5, 31)),
+        ("minor", 3, date(2025, 9, 1)),
+        ("serious", 3, date(2025, 9, 1)),
+        ("serious", 12, date(2026, 6, 1)),
+        ("grave", 12, date(2026, 6, 1)),
+        ("grave", 36, date(2028, 6, 1)),
     ],
 )
 def test_publication_months_within_bounds(tier: str, months: int, end: date | None) -> None:
@@ -238,8 +238,8 @@ def test_cached_assessment_keeps_each_records_own_dates_and_kind() -> None:
     facts = {"tier": "serious", "violation": "未依法足额缴纳社会保险费"}
     a = classify("hr_penalty", facts, Context(date(2025, 1, 31), (), "enterprise"))
     b = classify("hr_penalty", facts, Context(date(2025, 3, 31), (), "person"))
-    assert (a.publication_start, a.publication_end) == (date(2025, 1, 31), date(2026, 1, 31))
-    assert (b.publication_start, b.publication_end) == (date(2025, 3, 31), date(2026, 3, 31))
+    assert (a.publication_start, a.publication_end) == (date(2025, 1, 31), date(2026, 2, 1))
+    assert (b.publication_start, b.publication_end) == (date(2025, 3, 31), date(2026, 4, 1))
     with pytest.raises(RuleViolation):
         classify("hr_penalty", facts, Context(date(2025, 1, 31), (), "martian"))
     with pytest.raises(RuleViolation):  # bad facts are refused every time, never remembered

@@ -147,16 +147,16 @@ def test_effective_from_first_day_of_next_quarter(completed: date, effective: da
 def test_publication_runs_from_the_effective_date() -> None:
     result = rate(case_received_on=date(2025, 7, 1), evaluation_completed_on=date(2025, 9, 30))
     assert result.publication_start == date(2025, 10, 1)
-    assert result.publication_end == date(2026, 10, 1)  # 一般: maximum 12 months by default
-    assert result.repair_eligible_from == date(2026, 1, 1)  # after the 3-month minimum
+    assert result.publication_end == date(2026, 10, 2)  # 一般: 12 months (last day 2026-10-01)
+    assert result.repair_eligible_from == date(2026, 1, 2)  # after the 3-month minimum
     serious = rate(
         amount_yuan="600000",
         case_received_on=date(2025, 7, 1),
         evaluation_completed_on=date(2025, 9, 30),
         publication_months=12,
     )
-    assert serious.publication_end == date(2026, 10, 1)
-    assert serious.repair_eligible_from == date(2026, 10, 1)
+    assert serious.publication_end == date(2026, 10, 2)
+    assert serious.repair_eligible_from == date(2026, 10, 2)
 
 
 @pytest.mark.parametrize(

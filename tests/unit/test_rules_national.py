@@ -1,6 +1,6 @@
 """National categories and publication periods (国办发〔2025〕22号), plus the shared contract."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,6 +20,7 @@ from services.records.rules.national import (
     add_months,
     classification,
     one_higher,
+    period_end,
     publication,
 )
 
@@ -69,18 +70,39 @@ def test_publication_bounds(
         assert err.value.field == "publication_months"
     low = publication(category, START, minimum)
     high = publication(category, START, maximum)
-    assert high.published and high.end == add_months(START, maximum)
+    assert high.published and high.end == period_end(START, maximum)
     if minimum:
-        assert low.published and low.end == add_months(START, minimum)
+        assert low.published and low.end == period_end(START, minimum)
     else:
         assert not low.published and low.end is None
 
 
 @pytest.mark.parametrize(
+    ("start", "months", "last_day"),
+    [
+        (date(2025, 6, 1), 12, date(2026, 6, 1)),  # 信用中国's 公示截止日期: decision + period
+        (date(2025, 1, 31), 1, date(2025, 2, 28)),  # no 31 February: the month's last day
+        (date(2024, 2, 29), 12, date(2025, 2, 28)),
+        (date(2025, 12, 31), 3, date(2026, 3, 31)),
+    ],
+)
+def test_a_period_ends_with_its_corresponding_day(start: date, months: int,
+                                                  last_day: date) -> None:
+    """民法典 第二百零一条、第二百零二条: the start day is not counted; the last day is the
+    corresponding day. The exclusive end is the day after; counting the start day (the
+    other convention) ends a day earlier."""
+    assert period_end(start, months) == last_day + timedelta(days=1)
+    assert period_end(start, months, start_day_counted=True) == last_day
+    window = publication(Category.SERIOUS, start, 12)
+    assert window.end == period_end(start, 12)
+    assert window.repair_eligible_from == window.end  # the day after the minimum period
+
+
+@pytest.mark.parametrize(
     ("category", "end", "repair"),
     [
-        (Category.GENERAL, date(2026, 3, 15), date(2025, 6, 15)),
-        (Category.SERIOUS, date(2028, 3, 15), date(2026, 3, 15)),
+        (Category.GENERAL, date(2026, 3, 16), date(2025, 6, 16)),
+        (Category.SERIOUS, date(2028, 3, 16), date(2026, 3, 16)),
     ],
 )
 def test_default_is_the_maximum_and_repair_follows_the_minimum(
@@ -94,13 +116,13 @@ def test_minor_defaults_to_unpublished_and_repairs_at_once() -> None:
     window = publication(Category.MINOR, START, None)
     assert (window.published, window.end, window.repair_eligible_from) == (False, None, START)
     published = publication(Category.MINOR, START, 2)
-    assert published.end == date(2025, 5, 15)
+    assert published.end == date(2025, 5, 16)
     assert published.repair_eligible_from == START
 
 
 def test_minimum_forces_the_lower_end_and_rejects_another_period() -> None:
-    assert publication(Category.GENERAL, START, None, minimum=True).end == date(2025, 6, 15)
-    assert publication(Category.SERIOUS, START, 12, minimum=True).end == date(2026, 3, 15)
+    assert publication(Category.GENERAL, START, None, minimum=True).end == date(2025, 6, 16)
+    assert publication(Category.SERIOUS, START, 12, minimum=True).end == date(2026, 3, 16)
     assert not publication(Category.MINOR, START, None, minimum=True).published
     with pytest.raises(RuleViolation) as err:
         publication(Category.GENERAL, START, 6, minimum=True)
@@ -131,7 +153,7 @@ def test_classification_adds_national_basis_and_repair_requirements() -> None:
         legal_basis=[LegalBasis("doc", "一", 1)],
         repair_requirements=["extra"],
     )
-    assert result.publication_end == date(2025, 9, 15)
+    assert result.publication_end == date(2025, 9, 16)
     assert result.repair_requirements == ("法定责任义务履行完毕的证明材料", "信用承诺书", "extra")
     assert [b.source_line for b in result.legal_basis] == [1, 10, 10, 16]
 

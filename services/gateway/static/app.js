@@ -139,12 +139,14 @@ async function showEntity(key) {
   $("#entity-tier").textContent = LANG === "en"
     ? `${tier.frequency_en || ""} ${tier.measures_en || ""}` : `${tier.frequency_zh || ""} ${tier.measures_zh || ""}`;
   const records = [...file.records].sort((a, b) => (a.decided_on < b.decided_on ? 1 : -1));
+  // publication_end is exclusive; people read the last day of publication.
+  const lastDay = (end) => new Date(Date.parse(end + "T00:00:00Z") - 86400000).toISOString().slice(0, 10);
   $("#entity-timeline").replaceChildren(...(records.length ? records.map((r) => {
     const li = document.createElement("li");
     li.className = "record";
     li.textContent = `${r.decided_on} · ${t("src." + r.source.replace("SOURCE_", "").toLowerCase())}` +
       ` · ${r.source_level} · ${r.status.replace("RECORD_STATUS_", "")}` +
-      (r.publication_end ? ` · ${r.publication_start} – ${r.publication_end}` : "") +
+      (r.publication_end ? ` · ${r.publication_start} – ${lastDay(r.publication_end)}` : "") +
       (r.summary ? ` · ${r.summary}` : "");
     return li;
   }) : [Object.assign(document.createElement("li"), { textContent: t("e.noRecords") })]));

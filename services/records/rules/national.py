@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -27,12 +27,14 @@ __all__ = [
     "MEASURES_BASIS",
     "REPAIR_BASIS",
     "REPAIR_REQUIREMENTS",
+    "START_DAY_COUNTED",
     "CategoryRule",
     "Publication",
     "add_months",
     "classification",
     "not_listed",
     "one_higher",
+    "period_end",
     "publication",
 ]
 
@@ -72,12 +74,27 @@ CATEGORIES_2025: Mapping[Category, CategoryRule] = MappingProxyType(
 
 _ORDER = (Category.MINOR, Category.GENERAL, Category.SERIOUS)
 
+# How a period of N months from a date is counted; the policy texts do not say. The general
+# rule of Chinese law, 民法典 第二百零一条、第二百零二条 (and 第二百零四条 for any period a law
+# sets): the starting day is not counted, and the period's last day is the corresponding day N
+# months later. So a record decided on 2025-06-01 and published for 12 months is published
+# through 2026-06-01 (the end, exclusive, is 2026-06-02), and "after the minimum period" of
+# 12 months (三) is from 2026-06-02. This is also how 信用中国 shows 公示截止日期. Changing it
+# changes the dates stored with every record: a records migration must move them.
+START_DAY_COUNTED = False
+
 
 class Publication(NamedTuple):  # one per ingested record: a named tuple is cheap to build
     published: bool
     start: date
-    end: date | None  # exclusive
+    end: date | None  # exclusive: the day after the last day of publication
     repair_eligible_from: date
+
+
+def period_end(start: date, months: int, *, start_day_counted: bool = START_DAY_COUNTED) -> date:
+    """The exclusive end of a period of `months` months from `start` (see START_DAY_COUNTED)."""
+    end = add_months(start, months)
+    return end if start_day_counted else end + timedelta(days=1)
 
 
 def add_months(day: date, months: int) -> date:
@@ -122,8 +139,8 @@ def publication(
     return Publication(
         published=published,
         start=start,
-        end=add_months(start, chosen) if published else None,
-        repair_eligible_from=add_months(start, rule.min_months)
+        end=period_end(start, chosen) if published else None,
+        repair_eligible_from=period_end(start, rule.min_months)
         if rule.repair_after_minimum
         else start,
     )
