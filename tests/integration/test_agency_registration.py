@@ -68,6 +68,16 @@ def test_a_grave_penalty_is_no_listing(store: Store) -> None:
     assert reg.staff_count == 5
 
 
+def test_a_listed_person_is_refused_as_a_principal_and_stays_masked(store: Store) -> None:
+    # 三（四）7 lists "相关经营主体及人员": the person responsible, listed with the enterprise.
+    boss = resident_id(49)
+    listing = fire("f-boss", boss, decided="2025-06-01", serious_list=True)
+    listing.subject.CopyFrom(subject(boss, "person"))
+    _record(store, FIRE, listing)
+    message = _refused(store, uscc(49), [_ref(store, boss)])
+    assert boss not in message and boss[-4:] in message  # masked: 220183********xxxx
+
+
 def test_a_medical_serious_rating_is_no_listing(store: Store) -> None:
     # NHSA 严重失信 (line 12 二) grades procurement credit; it lists nobody on a 名单.
     code = uscc(42)

@@ -224,3 +224,7 @@ def test_bad_input(overrides: dict[str, Any], field: str) -> None:
 def test_entity_kind() -> None:
     assert violation_of(kind="person").field == "entity.kind"
     assert violation_of(kind="credit_service_agency").field == "entity.kind"
+    # 三（四）7: "相关经营主体及人员" — a person responsible is listed with the enterprise.
+    listed = rate(kind="person", serious_list=True)
+    assert (listed.category, listed.source_level) == (Category.SERIOUS, "严重违法失信名单")
+    assert violation_of(kind="credit_service_agency", serious_list=True).field == "entity.kind"

@@ -191,9 +191,12 @@ class FireProductRules:
 
     def classify(self, facts: Mapping[str, Any], ctx: Context) -> Classification:
         check_fields(facts, FACT_NAMES)
+        listed_serious = flag(facts, "serious_list")
         # Producers, sellers, users and repairers are enterprises or institutions; so are
-        # certification and inspection bodies.
-        check_entity_kind(ctx, {"enterprise", "institution"})
+        # certification and inspection bodies. 三（四）7 lists "相关经营主体及人员": the persons
+        # responsible are listed too, and only that brings a person here.
+        check_entity_kind(ctx, {"enterprise", "institution", "person"} if listed_serious
+                          else {"enterprise", "institution"})
         product = require_choice(facts, "product", PRODUCTS)
         activity = require_choice(facts, "field", FIELDS_OF_ACTIVITY)
         finding = FINDINGS[require_choice(facts, "finding", FINDINGS)]
@@ -206,7 +209,6 @@ class FireProductRules:
         if finding.products is not None and product not in finding.products:
             raise RuleViolation("product", f"finding {finding.name} concerns fire extinguishers")
         death, major = flag(facts, "caused_death"), flag(facts, "major_impact")
-        listed_serious = flag(facts, "serious_list")
         # First vs repeated comes from the register, never from the client.
         earlier = prior_records(ctx, SOURCE)
 
