@@ -166,6 +166,8 @@ class TokenRegistry:
                 not isinstance(department, str) or not _IDENT.fullmatch(department)
             ):
                 raise TokenFileError(at, "department must be null or a lower_snake identifier")
+            if department == "admin":  # what an admin's records-service shield is filed under
+                raise TokenFileError(at, "department 'admin' is reserved; give admins the role")
             if not isinstance(roles, list) or not all(
                 isinstance(r, str) and _IDENT.fullmatch(r) for r in roles
             ):

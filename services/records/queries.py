@@ -74,7 +74,8 @@ def serious_list_expr() -> ColumnElement[bool]:
                  for source, levels in SERIOUS_LIST_LEVELS.items()))
 
 
-# The department a shield started by an admin carries (workflows.start_shield).
+# The department a shield started by an admin carries (workflows.start_shield); token files
+# refuse it as a department's name (services.common.auth).
 ADMIN_SHIELD = "admin"
 
 

@@ -8,6 +8,7 @@ repair or objection (谁认定、谁修复, 五).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -20,7 +21,7 @@ from services.common.auth import Principal
 from services.common.codes import region_only
 from services.common.db import next_id, parse_id
 from services.common.errors import ServiceError
-from services.common.workdays import WorkCalendar
+from services.common.workdays import CalendarYearUnknown, WorkCalendar
 from services.records import departments
 from services.records.ingest import entity_row, write_one
 from services.records.models import (
@@ -117,6 +118,14 @@ def response_due(calendar: WorkCalendar, repair: Repair) -> date:
     return calendar.add_workdays(repair.applied_on, _response_workdays(repair))
 
 
+def _note_response_due(detail: dict[str, Any], calendar: WorkCalendar, repair: Repair) -> None:
+    """Records the answer date in an audit detail when the calendar knows its year. It only
+    informs: the applicant's right to apply must not wait for next year's holiday schedule
+    (the deadlines that gate the workflow, acceptance and decision, are checked as before)."""
+    with contextlib.suppress(CalendarYearUnknown):
+        detail["response_due"] = response_due(calendar, repair).isoformat()
+
+
 def apply_repair(store: Store, principal: Principal, record_id: str, proof: str,
                  commitment_letter: bool, applied_on: date) -> Repair:
     _roles(principal, REPAIR_ROLES, "apply for a repair")
@@ -149,12 +158,10 @@ def apply_repair(store: Store, principal: Principal, record_id: str, proof: str,
             proof=proof, commitment_letter=True)
         session.add(repair)
         session.flush()
-        # Computed here too, so that a calendar year not yet known fails the application
-        # instead of every later read of it.
-        due = response_due(store.calendar, repair)
+        detail = {"applied_on": applied_on.isoformat()}
+        _note_response_due(detail, store.calendar, repair)
         publish(session, [_change(session, rec, "repair_applied", principal, "repair",
-                                  repair.id, {"applied_on": applied_on.isoformat(),
-                                              "response_due": due.isoformat()})])
+                                  repair.id, detail)])
         return repair
 
 
@@ -209,7 +216,7 @@ def decide_repair(store: Store, principal: Principal, repair_id: str, action: st
             repair.decision_due = store.calendar.add_workdays(repair.decision_due,
                                                               EXTEND_WORKDAYS)
             repair.extended, kind = True, "repair_extended"
-            detail["response_due"] = response_due(store.calendar, repair).isoformat()
+            _note_response_due(detail, store.calendar, repair)
         else:
             repair.decided_on = on
         if action == "approve":

@@ -160,7 +160,7 @@ class Stratum:
     grade: str
     candidates: int
     triggered: int
-    excluded_previous: int  # drawn in the previous plan and not redrawable
+    excluded_previous: int  # among the previous keys (earlier plans) and not redrawable
     eligible: int  # candidates − triggered − excluded_previous
     ratio: str  # effective draw ratio as a decimal string; "0" when not inspected proactively
     drawn: int  # ceil(ratio × eligible), random
@@ -623,7 +623,7 @@ def verify(
     for name, what in (
         ("candidate_hash", "the candidate list differs from the one drawn from"),
         ("inspector_hash", "the inspector list differs from the one assigned from"),
-        ("previous_hash", "the previous plan's keys differ from those excluded"),
+        ("previous_hash", "the keys earlier plans exclude differ from those excluded"),
     ):
         mine, theirs = getattr(plan, name), getattr(again, name)
         if mine != theirs:

@@ -77,8 +77,9 @@ def grade_columns(model: Model, policy: GradePolicy,
 
 # The facts the hard rules read, besides the scorecard's characteristics.
 GRADE_INPUTS = ("n_active_serious", "n_active_general")
-# Read when given (the database's rows have it; a FeatureMatrix sent to EvaluateBatch need not):
-# it changes only which rule is named, as every listing is an active 严重 record, D anyway.
+# Read from the database's rows (Evaluate, re-grades). It changes only which rule is named, as
+# every listing is an active 严重 record, D anyway; EvaluateBatch's scored feature matrices
+# return grades without their decider, so they do without it.
 LIST_INPUT = "n_active_serious_list"
 
 

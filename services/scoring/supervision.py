@@ -287,6 +287,11 @@ def _check_grade(g: GradeSupervision, grade: str, path: str) -> None:
         )
     if g.grade != grade:
         raise PolicyError(f"{path}.grade: entry for {g.grade!r} filed under {grade!r}")
+    if g.redraw_allowed and g.max_per_year is not None:
+        # Draws never leave such a grade out (plans._at_yearly_cap, draws step 2): a cap on it
+        # would be published and silently not applied.
+        raise PolicyError(f"{path}.max_per_year: a grade drawn in every plan (key supervision "
+                          "or draw_ratio 1) takes no yearly cap; set it to null")
 
 
 def load_supervision(path: Path | str = DEFAULT_SUPERVISION_PATH) -> SupervisionPolicy:

@@ -24,6 +24,7 @@ DATA = (
     "services/scoring/migrations/env.py",
     "services/scoring/migrations/versions/0001_initial_scoring_schema.py",
     "services/scoring/policies/grade-policy-2025.1.json",
+    "services/scoring/policies/grade-policy-2025.2.json",
     "services/scoring/policies/supervision-2025.1.json",
     "services/gateway/static/index.html",
     "services/gateway/static/app.js",

@@ -93,8 +93,8 @@ def test_a_listed_agency_is_refused(store: Store) -> None:
 
 
 def test_a_listed_principal_is_refused_until_the_listing_is_repaired(store: Store) -> None:
-    # No rule set lists persons yet (the fire rules take enterprises and institutions), so the
-    # principal is keyed as an organisation; the check is by entity key all the same.
+    # The principal here is an organisation; a listed person is refused the same way (see
+    # test_a_listed_person_is_refused_as_a_principal_and_stays_masked).
     listed = uscc(44)
     rid = _listed(store, "f-44", listed, decided="2024-06-03")
     principals = [_ref(store, resident_id(44)), _ref(store, listed, "enterprise")]

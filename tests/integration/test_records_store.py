@@ -471,8 +471,7 @@ def test_shield_hides_from_public_and_lift_announces(store: Store) -> None:
 def test_agency_registration_refused_for_listed_principal(store: Store) -> None:
     # 第十条（二）: a listing on a serious dishonesty list, here the market-supervision
     # 严重违法失信名单 (line 8); a grave HR penalty of a principal is none (see
-    # test_agency_registration.py). No rule set lists persons yet, so the listed principal is
-    # keyed as an organisation.
+    # test_agency_registration.py). The listed principal here is an organisation.
     listed, boss = uscc(31), resident_id(31)
     _one(store, FIRE, fire("f-boss", listed, serious_list=True, decided="2025-06-01"))
     _one(store, HR, hr("h-boss", boss, tier="grave", kind="person", decided="2025-06-01"))

@@ -10,13 +10,9 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import pytest
-from sqlalchemy import select
-
-from services.common.workdays import CalendarYearUnknown, WorkCalendar
+from services.common.workdays import WorkCalendar
 from services.records import queries, views, workflows
 from services.records.ingest import ingest
-from services.records.models import AuditEntry, Repair
 from services.records.store import Store
 from tests.conftest import HR, TODAY
 from tests.factories import hr, uscc
@@ -99,17 +95,21 @@ def test_a_file_still_reads_when_the_calendar_no_longer_knows_the_answers_year(
     assert [(r.applied_on, r.response_due) for r in file.repairs] == [("2025-09-26", "")]
 
 
-def test_an_answer_due_in_an_unknown_calendar_year_refuses_the_application(
+def test_an_answer_due_in_an_unknown_calendar_year_does_not_hold_up_the_application(
         store: Store) -> None:
     # The shipped calendar ends with 2026 (as tests/e2e assume): acceptance is due on
-    # 2026-12-23, the answer in 2027.
+    # 2026-12-23, the answer in 2027. The answer date only informs; the application stands.
     assert 2027 not in store.calendar.years
-    rid = _record(store, uscc(65), decided="2025-06-01")
-    with pytest.raises(CalendarYearUnknown):
-        workflows.apply_repair(store, HR, rid, "proof", True, date(2026, 12, 18))
-    with store.sessions() as s:
-        assert s.execute(select(Repair.id)).first() is None
-        assert "repair_applied" not in s.execute(select(AuditEntry.action)).scalars().all()
+    code = uscc(65)
+    rep = workflows.apply_repair(store, HR, _record(store, code, decided="2025-06-01"), "proof",
+                                 True, date(2026, 12, 18))
+    assert rep.acceptance_due == date(2026, 12, 23)
+    found = store.snapshot(lambda s: queries.credit_file(s, code, date(2026, 12, 18),
+                                                         include_audit=True))
+    assert found is not None
+    assert [r.response_due for r in views.credit_file(found, store.calendar).repairs] == [""]
+    applied = [json.loads(a.detail) for a in found.audit if a.action == "repair_applied"]
+    assert applied == [{"applied_on": "2026-12-18"}]
 
 
 def test_an_objection_is_overdue_after_10_working_days(store: Store) -> None:

@@ -770,6 +770,7 @@ def test_token_registry_lookup_and_strict_validation(tmp_path: Path) -> None:
         {"tokens": [_entry(), _entry()]},  # duplicate hash
         {"tokens": [_entry(name="")]},
         {"tokens": [_entry(department="Medical Insurance")]},
+        {"tokens": [_entry(department="admin")]},  # reserved: an admin's shield covers all
         {"tokens": [_entry(roles="admin")]},
         {"tokens": [_entry(roles=["admin", "admin"])]},
         {"tokens": [_entry(token=TOKEN)]},  # plaintext never accepted

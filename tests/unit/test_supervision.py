@@ -71,9 +71,12 @@ def test_a_department_override_merges_over_the_defaults() -> None:
 
 def test_a_ratio_of_one_allows_redraws() -> None:
     doc = _doc()
-    doc["departments"]["tax"] = {
-        "note": "everyone in B", "grades": {"B": {"ratio_max": 1.0, "draw_ratio": 1.0}}
-    }
+    every: dict[str, float | None] = {"ratio_max": 1.0, "draw_ratio": 1.0}
+    doc["departments"]["tax"] = {"note": "everyone in B", "grades": {"B": every}}
+    # B's "once a year" cannot hold for a grade drawn in full every time: refused, not ignored.
+    with pytest.raises(PolicyError, match=r"departments\.tax\.grades\.B\.max_per_year"):
+        SupervisionPolicy.from_dict(doc)
+    every["max_per_year"] = None
     policy = SupervisionPolicy.from_dict(doc)
     assert policy.grade("B", "tax").redraw_allowed
     assert not policy.grade("B").redraw_allowed

@@ -1,4 +1,6 @@
-"""What the public sees: the serious-dishonesty list (严重失信主体名单), inside publication."""
+"""What the public sees: serious (严重) dishonesty information inside its publication period.
+It is every published record of national category 严重, not only listings on a 严重失信主体名单
+(services.records.queries.SERIOUS_LIST_LEVELS)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from services.gateway.state import downstream
 router = APIRouter(prefix="/api/v1/public", tags=["public"], responses=ERROR_RESPONSES)
 
 
-@router.get("/serious-dishonesty", summary="Public serious-dishonesty list; no token needed",
+@router.get("/serious-dishonesty",
+            summary="Public serious (严重) dishonesty information; no token needed",
             response_model=None,
             responses=ok(records_pb2.ListRecordsResponse, "only records inside their "
                          "publication period, persons masked"))
@@ -33,7 +36,7 @@ async def serious_dishonesty(
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JSONResponse:
     # The records service's public view already keeps only published records inside their
-    # period and not shielded; asking for ACTIVE serious ones narrows it to the list.
+    # period and not shielded; asking for ACTIVE serious ones narrows it to 严重 information.
     reply = await down.call("records", down.records.ListPublicRecords,
                             records_pb2.ListRecordsRequest(
                                 categories=[common_pb2.CATEGORY_SERIOUS],

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from services.common.config import clock, fixed_today
+
 revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
@@ -44,11 +46,13 @@ def _move(days: int) -> None:
 
 def upgrade() -> None:
     _move(+1)
-    # An end announced for a record that, counted so, is still published: announced again
-    # when it does end (the sweeper looks at end_announced).
+    # An end announced for a record that, counted so, is still published on the services'
+    # today (China's date, or CREDIT_TODAY; not the database server's): announced again when
+    # it does end (the sweeper looks at end_announced).
+    today = clock(fixed_today())()
     op.get_bind().execute(_RECORDS.update().where(
         _RECORDS.c.end_announced.is_(True),
-        _RECORDS.c.publication_end > sa.func.current_date()).values(end_announced=False))
+        _RECORDS.c.publication_end > today).values(end_announced=False))
 
 
 def downgrade() -> None:
