@@ -703,6 +703,11 @@ class Published:
     previous: frozenset[str]
     policy: SupervisionPolicy
     claimed_hash: str | None = None  # the plan_hash the document states
+    # Where `previous` comes from, so that it can be audited against the published plans:
+    # "previous_plan_id" (or None) and, for the yearly cap, "year_plan_ids" (the department's
+    # plans of the task's year whose random draws were counted) and "year_capped" (the keys
+    # they bring to their grade's max_per_year). Not an input to the recomputation.
+    provenance: Mapping[str, Any] | None = None
 
     def to_json(self) -> str:
         body = {
@@ -716,6 +721,8 @@ class Published:
             "previous": sorted(self.previous),
             "supervision_policy": self.policy.to_dict(),
         }
+        if self.provenance is not None:
+            body["previous_provenance"] = self.provenance
         return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
     @classmethod
@@ -729,7 +736,8 @@ class Published:
                                  ) from None
         with _reading("published document"):
             top = expect_keys(data, "", {"plan", "candidates", "inspectors", "previous",
-                                         "supervision_policy"})
+                                         "supervision_policy"}, {"previous_provenance"})
+            provenance = _provenance(top.get("previous_provenance"))
         claimed = top["plan"].get("plan_hash") if isinstance(top["plan"], Mapping) else None
         return cls(
             plan=InspectionPlan.from_dict(top["plan"]),
@@ -738,12 +746,14 @@ class Published:
             previous=previous_from_json(top["previous"]),
             policy=_supervision_from(top["supervision_policy"]),
             claimed_hash=claimed if isinstance(claimed, str) else None,
+            provenance=provenance,
         )
 
     @staticmethod
     def plan_of(text: str) -> InspectionPlan:
         """Only the plan of a published document (stored documents were checked when
-        written; the candidate list, up to hundreds of thousands of entries, is not read)."""
+        written; the candidate list, up to hundreds of thousands of entries, is parsed as JSON
+        but not checked or turned into candidates)."""
         data = json.loads(text)
         if not isinstance(data, Mapping) or "plan" not in data:
             raise DrawInputError("published document: no plan")
@@ -754,6 +764,10 @@ class Published:
         result = verify(self.plan, self.candidates, self.inspectors, self.policy, self.previous,
                         most_rankings)
         problems = list(result.problems)
+        capped = set(self.provenance["year_capped"]) if self.provenance is not None else set()
+        if not capped <= self.previous:
+            problems.append(f"previous_provenance: {len(capped - self.previous)} capped keys "
+                            "are not among the excluded (previous) keys")
         if self.claimed_hash != self.plan.plan_hash:
             problems.append(f"plan_hash: document says {self.claimed_hash}, "
                             f"content gives {self.plan.plan_hash}")
@@ -810,6 +824,23 @@ def previous_from_json(data: object) -> frozenset[str]:
         with _reading("previous"):
             return frozenset(_texts(data, "previous"))
     return frozenset(e.key for e in InspectionPlan.from_dict(data).entities)
+
+
+def _provenance(data: object) -> dict[str, Any] | None:
+    """A published document's previous_provenance, checked; None when it has none (plans
+    drawn before it was published)."""
+    if data is None:
+        return None
+    with _reading("previous_provenance"):
+        x = expect_keys(data, "previous_provenance",
+                        {"previous_plan_id", "year_plan_ids", "year_capped"})
+        previous_id = x["previous_plan_id"]
+        return {
+            "previous_plan_id": None if previous_id is None
+            else expect_text(previous_id, "previous_provenance.previous_plan_id"),
+            "year_plan_ids": list(_texts(x["year_plan_ids"], "previous_provenance.year_plan_ids")),
+            "year_capped": sorted(_texts(x["year_capped"], "previous_provenance.year_capped")),
+        }
 
 
 @contextmanager

@@ -102,10 +102,14 @@ def draw_plan(store: GradeStore, req: DrawRequest, policy: SupervisionPolicy,
         # entities, and those its grade's max_per_year random draws this year already reached.
         previous_keys = (frozenset() if previous is None else frozenset(
             e.key for e in Published.plan_of(previous.document).entities))
-        previous_keys |= _at_yearly_cap(session, req.task, candidates, policy)
+        capped, counted = _at_yearly_cap(session, req.task, candidates, policy)
+        previous_keys |= capped
         plan = draw(req.task, candidates, req.inspectors, policy, previous_keys,
                     seed=req.seed, triggered=req.triggered)
-        published = Published(plan, tuple(candidates), req.inspectors, previous_keys, policy)
+        provenance = {"previous_plan_id": None if previous is None else previous.plan_id,
+                      "year_plan_ids": counted, "year_capped": sorted(capped)}
+        published = Published(plan, tuple(candidates), req.inspectors, previous_keys, policy,
+                              provenance=provenance)
         row = InspectionPlanRow(
             plan_id="plan-" + secrets.token_hex(12), department=req.task.department,
             request_id=req.request_id, request_hash=fingerprint, task_name=req.task.name,
@@ -120,22 +124,27 @@ def draw_plan(store: GradeStore, req: DrawRequest, policy: SupervisionPolicy,
 
 
 def _at_yearly_cap(session: Session, task: DrawTask, candidates: Sequence[Candidate],
-                   policy: SupervisionPolicy) -> frozenset[str]:
+                   policy: SupervisionPolicy) -> tuple[frozenset[str], list[str]]:
     """Candidates drawn at random in the department's plans for the task's calendar year as
-    often as their grade's max_per_year allows (triggered inspections do not count)."""
+    often as their grade's max_per_year allows (triggered inspections do not count), and the
+    ids of the plans counted, in the order drawn (both published with the plan)."""
     caps = {g: rule.max_per_year for g, rule in policy.for_department(task.department).items()
             if rule.max_per_year is not None and not rule.redraw_allowed}
     if not any(c.grade in caps for c in candidates):
-        return frozenset()
+        return frozenset(), []
     year = task.date.year
     drawn: Counter[str] = Counter()
-    for document in session.scalars(select(InspectionPlanRow.document).where(
-            InspectionPlanRow.department == task.department,
-            InspectionPlanRow.task_date >= date(year, 1, 1),
-            InspectionPlanRow.task_date <= date(year, 12, 31))):
+    counted: list[str] = []
+    for plan_id, document in session.execute(
+            select(InspectionPlanRow.plan_id, InspectionPlanRow.document).where(
+                InspectionPlanRow.department == task.department,
+                InspectionPlanRow.task_date >= date(year, 1, 1),
+                InspectionPlanRow.task_date <= date(year, 12, 31))
+            .order_by(InspectionPlanRow.seq)):
+        counted.append(plan_id)
         drawn.update(e.key for e in Published.plan_of(document).entities if e.reason == RANDOM)
     return frozenset(c.key for c in candidates
-                     if c.grade in caps and drawn[c.key] >= caps[c.grade])
+                     if c.grade in caps and drawn[c.key] >= caps[c.grade]), counted
 
 
 def find_plan(session: Session, plan_id: str) -> InspectionPlanRow | None:

@@ -144,12 +144,20 @@ def test_a_grades_yearly_cap_holds_across_the_departments_plans(graded: GradeSto
     grade_of = {r.entity_key: r.grade for r in map(_row, range(200))}
     b_key = next(k for k in sorted(grade_of) if grade_of[k] == "B")
 
+    drawn_in: dict[int, list[str]] = {}  # plan ids by task year
+
     def run(request_id: str, day: date, triggered: tuple[str, ...] = ()) -> Counter[str]:
         row, _ = plans.draw_plan(graded, plans.DrawRequest(
             request_id, DrawTask("fire_rescue", "抽查", day), q.GradeFilter(),
             crew, triggered, int(request_id[1:])), policy, "planner")
         published = Published.from_json(row.document)
         assert published.verify().ok  # the exclusions are in the document: it verifies
+        # Where they come from is published too: the plans counted and the keys capped.
+        earlier = drawn_in.setdefault(day.year, [])
+        assert published.provenance is not None
+        assert published.provenance["year_plan_ids"] == earlier
+        assert set(published.provenance["year_capped"]) <= published.previous
+        earlier.append(row.plan_id)
         return Counter(e.key for e in published.plan.entities if e.reason == RANDOM)
 
     year = Counter[str]()
@@ -157,8 +165,9 @@ def test_a_grades_yearly_cap_holds_across_the_departments_plans(graded: GradeSto
         year += run(f"q{n}", date(2025, month, 1), (b_key,) if n == 0 else ())
         if n == 0:  # a triggered inspection is no random draw: it does not count to the cap
             with graded.sessions() as s:
-                capped = plans._at_yearly_cap(s, DrawTask("fire_rescue", "抽查", date(2025, 2, 1)),
-                                              q.candidates(s, q.GradeFilter(), 1000), policy)
+                capped, _ = plans._at_yearly_cap(
+                    s, DrawTask("fire_rescue", "抽查", date(2025, 2, 1)),
+                    q.candidates(s, q.GradeFilter(), 1000), policy)
             assert b_key not in capped and b_key not in year
             assert {k for k in year if grade_of[k] == "B"} <= capped
     by_grade = {g: [year[k] for k in year if grade_of[k] == g] for g in "BCD"}

@@ -505,6 +505,30 @@ def test_a_seed_must_be_at_most_80_ascii_digits(seed: str) -> None:
         Published.from_json(json.dumps(data, ensure_ascii=False))
 
 
+def test_the_exclusions_provenance_round_trips_and_must_be_among_the_excluded() -> None:
+    first = plan_of(seed=1)
+    capped = keys(first, "B")[:2]
+    provenance = {"previous_plan_id": "plan-1", "year_plan_ids": ["plan-0", "plan-1"],
+                  "year_capped": sorted(capped)}
+    previous = frozenset(keys(first))
+    doc = Published(plan_of(seed=2, previous=sorted(previous)), tuple(CANDIDATES),
+                    tuple(INSPECTORS), previous, POLICY, provenance=provenance).to_json()
+    again = Published.from_json(doc)
+    assert again.provenance == provenance and again.verify().ok
+    # Documents published before provenance existed still read and verify.
+    old = json.loads(doc)
+    del old["previous_provenance"]
+    assert Published.from_json(json.dumps(old, ensure_ascii=False)).verify().ok
+    # A capped key that was not excluded: the provenance contradicts the draw's input.
+    data = json.loads(doc)
+    data["previous_provenance"]["year_capped"].append(keys(first, "C")[0] + "x")
+    result = Published.from_json(json.dumps(data, ensure_ascii=False)).verify()
+    assert not result.ok and any("previous_provenance" in p for p in result.problems)
+    data["previous_provenance"]["year_plan_ids"] = "plan-0"
+    with pytest.raises(DrawInputError, match="year_plan_ids"):
+        Published.from_json(json.dumps(data, ensure_ascii=False))
+
+
 def _tampered(plan: InspectionPlan, **changes: Any) -> InspectionPlan:
     return dataclasses.replace(plan, **changes)
 
