@@ -146,6 +146,7 @@ def test_fake_certification_is_serious_the_first_time() -> None:
 def test_the_deprecated_joint_certification_code_keeps_its_meaning() -> None:
     # Stored records and their corrections still carry it; it stays fraud as before.
     result = rate(finding="fake_or_out_of_scope_certification", field="certification")
+    assert any(n.startswith("deprecated finding") for n in result.notes)  # flagged for review
     assert (result.category, result.source_level) == (Category.SERIOUS, "情形恶劣")
 
 

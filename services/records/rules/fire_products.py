@@ -182,6 +182,11 @@ SEVERE = "从严从重实施行政处罚"
 PUSH = "失信信息推送至本地信用信息共享平台、国家企业信用信息公示系统"
 SERIOUS_LIST = "列入市场监督管理严重违法失信名单（相关经营主体及人员）"
 LIST_LEVEL = "严重违法失信名单"  # the source level of a listing on that list
+DEPRECATED_FINDING = "fake_or_out_of_scope_certification"
+# Flagged on every record filed with it, so that the department can review them.
+DEPRECATED_NOTE = ("deprecated finding fake_or_out_of_scope_certification, classified as fraud: "
+                   "if only 超范围认证 was found, correct it to out_of_scope_certification "
+                   "(not fraud); 虚假认证 is fake_certification")
 TRACING = "火灾延伸调查：查清消防产品质量问题，倒查生产、销售、使用单位和认证检验机构主体责任"
 
 
@@ -199,7 +204,8 @@ class FireProductRules:
                           else {"enterprise", "institution"})
         product = require_choice(facts, "product", PRODUCTS)
         activity = require_choice(facts, "field", FIELDS_OF_ACTIVITY)
-        finding = FINDINGS[require_choice(facts, "finding", FINDINGS)]
+        code = require_choice(facts, "finding", FINDINGS)
+        finding = FINDINGS[code]
         if activity not in finding.fields:
             raise RuleViolation(
                 "field",
@@ -232,6 +238,8 @@ class FireProductRules:
             provisions.append("三（二）4")
 
         notes = [f"{PRODUCTS[product]}：{finding.name}（{FIELDS_OF_ACTIVITY[activity]}）"]
+        if code == DEPRECATED_FINDING:
+            notes.append(DEPRECATED_NOTE)
         if earlier:
             last = max(r.decided_on for r in earlier)
             notes.append(f"repeated: {len(earlier)} earlier {SOURCE} record(s), latest {last}")
