@@ -16,6 +16,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import date
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
@@ -515,9 +516,10 @@ def _copy_type(t: Any) -> str | None:
 
 
 def migrate(engine: Engine, script_location: Path, schema: str, revision: str = "head", *,
-            down: bool = False) -> None:
+            down: bool = False, today: date | None = None) -> None:
     """Brings the schema to an Alembic revision, by default the newest (creating the schema on
-    PostgreSQL); `down` goes back to an older one."""
+    PostgreSQL); `down` goes back to an older one. `today`: the service's date, for the data
+    migrations that depend on it (config attribute "today")."""
     with engine.begin() as conn:
         if is_postgres(conn):
             # Replicas starting together migrate one at a time (held to commit); the others
@@ -530,6 +532,7 @@ def migrate(engine: Engine, script_location: Path, schema: str, revision: str = 
         cfg.set_main_option("script_location", str(script_location))
         cfg.attributes["connection"] = conn
         cfg.attributes["schema"] = schema
+        cfg.attributes["today"] = today
         (command.downgrade if down else command.upgrade)(cfg, revision)
 
 

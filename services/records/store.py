@@ -67,10 +67,10 @@ def open_store(url: str, *, pii_key: bytes = _READ_ONLY_KEY, migrate_schema: boo
                calendar: WorkCalendar | None = None, clock: Callable[[], date] | None = None,
                pool_size: int = 10) -> Store:
     engine = make_engine(url, SCHEMA, pool_size=pool_size)
+    clock = clock or china_today
     if migrate_schema:
-        migrate(engine, MIGRATIONS, SCHEMA)
-    return Store(engine, PersonalIdProtector(pii_key), calendar or default_calendar(),
-                 clock or china_today)
+        migrate(engine, MIGRATIONS, SCHEMA, today=clock())
+    return Store(engine, PersonalIdProtector(pii_key), calendar or default_calendar(), clock)
 
 
 def now() -> datetime:

@@ -120,8 +120,8 @@ def response_due(calendar: WorkCalendar, repair: Repair) -> date:
 
 def _note_response_due(detail: dict[str, Any], calendar: WorkCalendar, repair: Repair) -> None:
     """Records the answer date in an audit detail when the calendar knows its year. It only
-    informs: the applicant's right to apply must not wait for next year's holiday schedule
-    (the deadlines that gate the workflow, acceptance and decision, are checked as before)."""
+    informs, so it never refuses an application (acceptance and decision, the deadlines that
+    gate the workflow, still need their own years known)."""
     with contextlib.suppress(CalendarYearUnknown):
         detail["response_due"] = response_due(calendar, repair).isoformat()
 

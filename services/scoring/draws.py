@@ -709,6 +709,11 @@ class Published:
     # they bring to their grade's max_per_year). Not an input to the recomputation.
     provenance: Mapping[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        # One checked, JSON-ready form however the object was built (sorted keys, lists).
+        if self.provenance is not None:
+            object.__setattr__(self, "provenance", _provenance(self.provenance))
+
     def to_json(self) -> str:
         body = {
             "plan": {**self.plan.to_dict(), "plan_hash": self.plan.plan_hash},
@@ -737,7 +742,8 @@ class Published:
         with _reading("published document"):
             top = expect_keys(data, "", {"plan", "candidates", "inspectors", "previous",
                                          "supervision_policy"}, {"previous_provenance"})
-            provenance = _provenance(top.get("previous_provenance"))
+            provenance = (_provenance(top["previous_provenance"])
+                          if "previous_provenance" in top else None)
         claimed = top["plan"].get("plan_hash") if isinstance(top["plan"], Mapping) else None
         return cls(
             plan=InspectionPlan.from_dict(top["plan"]),
@@ -826,20 +832,17 @@ def previous_from_json(data: object) -> frozenset[str]:
     return frozenset(e.key for e in InspectionPlan.from_dict(data).entities)
 
 
-def _provenance(data: object) -> dict[str, Any] | None:
-    """A published document's previous_provenance, checked; None when it has none (plans
-    drawn before it was published)."""
-    if data is None:
-        return None
+def _provenance(data: object) -> dict[str, Any]:
+    """A published document's previous_provenance, checked (documents drawn before it existed
+    have none). Informational: not an input of the recomputation nor part of plan_hash."""
     with _reading("previous_provenance"):
-        x = expect_keys(data, "previous_provenance",
-                        {"previous_plan_id", "year_plan_ids", "year_capped"})
+        x = expect_keys(data, "", {"previous_plan_id", "year_plan_ids", "year_capped"})
         previous_id = x["previous_plan_id"]
         return {
             "previous_plan_id": None if previous_id is None
-            else expect_text(previous_id, "previous_provenance.previous_plan_id"),
-            "year_plan_ids": list(_texts(x["year_plan_ids"], "previous_provenance.year_plan_ids")),
-            "year_capped": sorted(_texts(x["year_capped"], "previous_provenance.year_capped")),
+            else expect_text(previous_id, "previous_plan_id"),
+            "year_plan_ids": list(_texts(x["year_plan_ids"], "year_plan_ids")),
+            "year_capped": sorted(_texts(x["year_capped"], "year_capped")),
         }
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from services.common.db import where_in
@@ -124,10 +124,12 @@ def draw_plan(store: GradeStore, req: DrawRequest, policy: SupervisionPolicy,
 
 
 def _at_yearly_cap(session: Session, task: DrawTask, candidates: Sequence[Candidate],
-                   policy: SupervisionPolicy) -> tuple[frozenset[str], list[str]]:
+                   policy: SupervisionPolicy, before_seq: int | None = None
+                   ) -> tuple[frozenset[str], list[str]]:
     """Candidates drawn at random in the department's plans for the task's calendar year as
     often as their grade's max_per_year allows (triggered inspections do not count), and the
-    ids of the plans counted, in the order drawn (both published with the plan)."""
+    ids of the plans counted, in the order drawn (both published with the plan). `before_seq`:
+    only the plans stored before that one (auditing a stored plan)."""
     caps = {g: rule.max_per_year for g, rule in policy.for_department(task.department).items()
             if rule.max_per_year is not None and not rule.redraw_allowed}
     if not any(c.grade in caps for c in candidates):
@@ -139,12 +141,44 @@ def _at_yearly_cap(session: Session, task: DrawTask, candidates: Sequence[Candid
             select(InspectionPlanRow.plan_id, InspectionPlanRow.document).where(
                 InspectionPlanRow.department == task.department,
                 InspectionPlanRow.task_date >= date(year, 1, 1),
-                InspectionPlanRow.task_date <= date(year, 12, 31))
+                InspectionPlanRow.task_date <= date(year, 12, 31),
+                InspectionPlanRow.seq < before_seq if before_seq is not None else true())
             .order_by(InspectionPlanRow.seq)):
         counted.append(plan_id)
         drawn.update(e.key for e in Published.plan_of(document).entities if e.reason == RANDOM)
     return frozenset(c.key for c in candidates
                      if c.grade in caps and drawn[c.key] >= caps[c.grade]), counted
+
+
+def audit_exclusions(session: Session, row: InspectionPlanRow, published: Published
+                     ) -> list[str]:
+    """What a stored plan's published exclusions get wrong against the plans stored before it:
+    the previous plan, the year's plans counted, the keys they cap, and `previous` as the
+    union of the previous plan's keys and those. Empty when all agree (a plan drawn before
+    provenance was published is checked for its previous plan's keys only)."""
+    previous_row = None if row.previous_plan_id is None else find_plan(session,
+                                                                       row.previous_plan_id)
+    previous_keys = frozenset() if previous_row is None else frozenset(
+        e.key for e in Published.plan_of(previous_row.document).entities)
+    if published.provenance is None:
+        return ([] if previous_keys <= published.previous else
+                ["previous: the previous plan's drawn keys are not all excluded"])
+    capped, counted = _at_yearly_cap(session, published.plan.task, published.candidates,
+                                     published.policy, before_seq=row.seq)
+    stated = published.provenance
+    problems = []
+    if stated["previous_plan_id"] != row.previous_plan_id:
+        problems.append(f"previous_provenance.previous_plan_id: says "
+                        f"{stated['previous_plan_id']}, stored {row.previous_plan_id}")
+    if stated["year_plan_ids"] != counted:
+        problems.append("previous_provenance.year_plan_ids: differ from the department's "
+                        "plans of the year stored before this one")
+    if stated["year_capped"] != sorted(capped):
+        problems.append("previous_provenance.year_capped: differ from the keys those plans "
+                        "bring to their grade's yearly cap")
+    if published.previous != previous_keys | capped:
+        problems.append("previous: not the previous plan's drawn keys and the capped keys")
+    return problems
 
 
 def find_plan(session: Session, plan_id: str) -> InspectionPlanRow | None:

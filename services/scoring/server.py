@@ -764,10 +764,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             raise ServiceError.invalid_argument(("plan", "plan_id or published_json is required"))
 
         def run() -> scoring_pb2.VerifyInspectionPlanResponse:
-            if which == "plan_id":
-                text = self._find_plan(request.plan_id).document
-            else:
-                text = request.published_json
+            row = self._find_plan(request.plan_id) if which == "plan_id" else None
+            text = row.document if row is not None else request.published_json
             try:
                 published = Published.from_json(text)
                 # Anyone may send a document: bound the work one can cause. A stored plan
@@ -781,6 +779,9 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             except DrawInputError as exc:
                 raise ServiceError.invalid_argument(("published_json", str(exc))) from None
             problems = list(result.problems)
+            if row is not None:  # a stored plan: its exclusions against the plans before it
+                with self.grades.sessions() as session:
+                    problems += plans.audit_exclusions(session, row, published)
             ours = self.evaluator.supervision
             # The document carries its own policy; it must be the edition it claims to be.
             if (published.policy.version == ours.version

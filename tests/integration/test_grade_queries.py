@@ -4,9 +4,11 @@ between the engines."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -145,6 +147,7 @@ def test_a_grades_yearly_cap_holds_across_the_departments_plans(graded: GradeSto
     b_key = next(k for k in sorted(grade_of) if grade_of[k] == "B")
 
     drawn_in: dict[int, list[str]] = {}  # plan ids by task year
+    rows: list[tuple[Any, Published]] = []
 
     def run(request_id: str, day: date, triggered: tuple[str, ...] = ()) -> Counter[str]:
         row, _ = plans.draw_plan(graded, plans.DrawRequest(
@@ -157,7 +160,10 @@ def test_a_grades_yearly_cap_holds_across_the_departments_plans(graded: GradeSto
         assert published.provenance is not None
         assert published.provenance["year_plan_ids"] == earlier
         assert set(published.provenance["year_capped"]) <= published.previous
+        with graded.sessions() as s:  # and they agree with the plans stored before it
+            assert plans.audit_exclusions(s, row, published) == []
         earlier.append(row.plan_id)
+        rows.append((row, published))
         return Counter(e.key for e in published.plan.entities if e.reason == RANDOM)
 
     year = Counter[str]()
@@ -177,3 +183,15 @@ def test_a_grades_yearly_cap_holds_across_the_departments_plans(graded: GradeSto
     # In 2026 the count starts again: a B drawn in 2025 may be drawn again.
     again = run("q7", date(2026, 3, 1))
     assert any(grade_of[k] == "B" and year[k] for k in again)
+    # A document whose exclusions were edited (a capped key let back in, and its trace
+    # removed) still recomputes, but no longer agrees with the plans stored before it.
+    row, published = rows[4]
+    assert published.provenance is not None and published.provenance["year_capped"]
+    key = published.provenance["year_capped"][0]
+    forged = dataclasses.replace(
+        published, previous=published.previous - {key},
+        provenance={**published.provenance, "year_capped": published.provenance[
+            "year_capped"][1:]})
+    with graded.sessions() as s:
+        problems = plans.audit_exclusions(s, row, forged)
+    assert [p.split(":")[0] for p in problems] == ["previous_provenance.year_capped", "previous"]

@@ -12,7 +12,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Engine, MetaData, Table, inspect, select, update
 
-from services.common.config import clock, fixed_today
 from services.common.db import make_engine, migrate
 from services.common.workdays import default_calendar
 from services.records.ingest import ingest
@@ -42,8 +41,8 @@ def test_sqlite_migration_is_repeatable(tmp_path: object) -> None:
     store.engine.dispose()
 
 
-def _to(engine: Engine, revision: str, *, down: bool = False) -> None:
-    migrate(engine, MIGRATIONS, SCHEMA, revision, down=down)
+def _to(engine: Engine, revision: str, *, down: bool = False, today: date | None = None) -> None:
+    migrate(engine, MIGRATIONS, SCHEMA, revision, down=down, today=today)
 
 
 def _schema(conn: Connection) -> str | None:
@@ -128,15 +127,20 @@ def test_0004_moves_stored_periods_to_their_corresponding_day_and_back(db_url: s
                 ("old", date(2023, 6, 1), date(2021, 6, 1))]
         with store.engine.begin() as conn:  # the sweeper had announced every end by then
             conn.execute(update(Record).values(end_announced=True))
-        _to(store.engine, "0004")
+        _to(store.engine, "0004", today=date(2028, 6, 1))  # the services' date, e.g. pinned
         with store.engine.connect() as conn:
             assert conn.execute(columns).all() == now
             announced = dict(conn.execute(select(Record.source_record_id,
                                                  Record.end_announced)).all())
-        # Still published on the services' today (China's date here): announced again when it
-        # ends.
-        assert announced == {"old": True, "new": clock(fixed_today())() >= date(2028, 6, 2),
-                             "min": True}
+        # Still published on the services' today: announced again when it ends. On
+        # 2028-06-02 it would have ended (the sweeper announces ends on or before today).
+        assert announced == {"old": True, "new": False, "min": True}
+        _to(store.engine, "0003", down=True)
+        with store.engine.begin() as conn:
+            conn.execute(update(Record).values(end_announced=True))
+        _to(store.engine, "0004", today=date(2028, 6, 2))
+        with store.engine.connect() as conn:
+            assert all(conn.execute(select(Record.end_announced)).scalars())
     finally:
         store.engine.dispose()
 

@@ -527,6 +527,17 @@ def test_the_exclusions_provenance_round_trips_and_must_be_among_the_excluded() 
     data["previous_provenance"]["year_plan_ids"] = "plan-0"
     with pytest.raises(DrawInputError, match="year_plan_ids"):
         Published.from_json(json.dumps(data, ensure_ascii=False))
+    data["previous_provenance"] = None  # present means an object
+    with pytest.raises(DrawInputError, match="previous_provenance"):
+        Published.from_json(json.dumps(data, ensure_ascii=False))
+    # Built in code, it is checked and put in its one JSON form as well.
+    unsorted = {**provenance, "year_capped": sorted(capped, reverse=True)}
+    built = Published(plan_of(seed=2, previous=sorted(previous)), tuple(CANDIDATES),
+                      tuple(INSPECTORS), previous, POLICY, provenance=unsorted)
+    assert built.to_json() == doc
+    with pytest.raises(DrawInputError, match="year_capped"):
+        Published(plan_of(), tuple(CANDIDATES), tuple(INSPECTORS), frozenset(), POLICY,
+                  provenance={"previous_plan_id": None, "year_plan_ids": []})
 
 
 def _tampered(plan: InspectionPlan, **changes: Any) -> InspectionPlan:

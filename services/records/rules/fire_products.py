@@ -183,7 +183,8 @@ PUSH = "失信信息推送至本地信用信息共享平台、国家企业信用
 SERIOUS_LIST = "列入市场监督管理严重违法失信名单（相关经营主体及人员）"
 LIST_LEVEL = "严重违法失信名单"  # the source level of a listing on that list
 DEPRECATED_FINDING = "fake_or_out_of_scope_certification"
-# Flagged on every record filed with it, so that the department can review them.
+# Flagged on every record classified with it from this release on (corrections included), so
+# that the department can review them; older ones are found by their finding in the facts.
 DEPRECATED_NOTE = ("deprecated finding fake_or_out_of_scope_certification, classified as fraud: "
                    "if only 超范围认证 was found, correct it to out_of_scope_certification "
                    "(not fraud); 虚假认证 is fake_certification")

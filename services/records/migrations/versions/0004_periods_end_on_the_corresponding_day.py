@@ -15,7 +15,7 @@ minimum period; a 轻微 record may be repaired from its start, which does not m
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 from services.common.config import clock, fixed_today
 
@@ -46,10 +46,10 @@ def _move(days: int) -> None:
 
 def upgrade() -> None:
     _move(+1)
-    # An end announced for a record that, counted so, is still published on the services'
-    # today (China's date, or CREDIT_TODAY; not the database server's): announced again when
-    # it does end (the sweeper looks at end_announced).
-    today = clock(fixed_today())()
+    # An end announced for a record that, counted so, is still published on the service's
+    # today (the store's clock; else China's date or CREDIT_TODAY, never the database
+    # server's): announced again when it does end (the sweeper looks at end_announced).
+    today = context.config.attributes.get("today") or clock(fixed_today())()
     op.get_bind().execute(_RECORDS.update().where(
         _RECORDS.c.end_announced.is_(True),
         _RECORDS.c.publication_end > today).values(end_announced=False))
