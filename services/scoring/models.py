@@ -124,6 +124,8 @@ class InspectionPlanRow(Base):
     document: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The document's randomly drawn keys, which the yearly cap counts without parsing it.
+    random_keys: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class InspectionResultRow(Base):

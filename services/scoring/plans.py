@@ -116,7 +116,8 @@ def draw_plan(store: GradeStore, req: DrawRequest, policy: SupervisionPolicy,
             task_date=req.task.date, plan_hash=plan.plan_hash,
             previous_plan_id=None if previous is None else previous.plan_id,
             document=published.to_json(), created_by=created_by,
-            created_at=datetime.now(UTC))
+            created_at=datetime.now(UTC),
+            random_keys=[e.key for e in plan.entities if e.reason == RANDOM])
         session.add(row)
         session.flush()
         session.expunge(row)
@@ -137,15 +138,15 @@ def _at_yearly_cap(session: Session, task: DrawTask, candidates: Sequence[Candid
     year = task.date.year
     drawn: Counter[str] = Counter()
     counted: list[str] = []
-    for plan_id, document in session.execute(
-            select(InspectionPlanRow.plan_id, InspectionPlanRow.document).where(
+    for plan_id, keys in session.execute(
+            select(InspectionPlanRow.plan_id, InspectionPlanRow.random_keys).where(
                 InspectionPlanRow.department == task.department,
                 InspectionPlanRow.task_date >= date(year, 1, 1),
                 InspectionPlanRow.task_date <= date(year, 12, 31),
                 InspectionPlanRow.seq < before_seq if before_seq is not None else true())
             .order_by(InspectionPlanRow.seq)):
         counted.append(plan_id)
-        drawn.update(e.key for e in Published.plan_of(document).entities if e.reason == RANDOM)
+        drawn.update(keys)  # stored with the plan (migration 0005 filled the older ones)
     return frozenset(c.key for c in candidates
                      if c.grade in caps and drawn[c.key] >= caps[c.grade]), counted
 

@@ -11,11 +11,20 @@ from datetime import date
 from typing import Any
 
 import pytest
+from sqlalchemy import inspect
 
+from services.common.db import migrate
 from services.scoring import grades as q
 from services.scoring import plans
 from services.scoring.draws import RANDOM, DrawError, DrawTask, Inspector, Published
-from services.scoring.store import GradeRow, GradeStore, open_grade_store, write_grades
+from services.scoring.models import SCHEMA
+from services.scoring.store import (
+    MIGRATIONS,
+    GradeRow,
+    GradeStore,
+    open_grade_store,
+    write_grades,
+)
 from services.scoring.supervision import SupervisionPolicy, default_supervision
 
 DAY = date(2025, 11, 20)
@@ -195,3 +204,18 @@ def test_a_grades_yearly_cap_holds_across_the_departments_plans(graded: GradeSto
     with graded.sessions() as s:
         problems = plans.audit_exclusions(s, row, forged)
     assert [p.split(":")[0] for p in problems] == ["previous_provenance.year_capped", "previous"]
+
+
+def test_0005_fills_the_random_keys_of_plans_stored_before_it(graded: GradeStore) -> None:
+    first, _ = plans.draw_plan(graded, _request("m1"), default_supervision(), "planner")
+    stored = [e.key for e in plans.plan_of(first).entities if e.reason == RANDOM]
+    assert stored and first.random_keys == stored
+    migrate(graded.engine, MIGRATIONS, SCHEMA, "0004", down=True)
+    with graded.engine.connect() as conn:  # the column is gone; the document stays
+        columns = {c["name"] for c in inspect(conn).get_columns(
+            "inspection_plans", schema=SCHEMA if conn.dialect.name == "postgresql" else None)}
+    assert "random_keys" not in columns and "document" in columns
+    migrate(graded.engine, MIGRATIONS, SCHEMA)
+    with graded.sessions() as s:
+        row = plans.find_plan(s, first.plan_id)
+        assert row is not None and row.random_keys == stored

@@ -387,7 +387,7 @@ def test_scoring_and_records_may_share_one_sqlite_file(tmp_path: Any) -> None:
         store = open_grade_store(url)
         with store.engine.connect() as conn:
             version = conn.execute(text("SELECT version_num FROM scoring_alembic_version"))
-            assert version.scalar_one() == "0004"
+            assert version.scalar_one() == "0005"
             assert conn.execute(text("SELECT count(*) FROM grades")).scalar_one() == 0
         store.engine.dispose()
     open_store(url).engine.dispose()
