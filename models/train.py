@@ -379,9 +379,7 @@ def _by_kind(conn: Connection, card: Scorecard, snap: Snapshot) -> list[dict[str
 
 
 def _policy_block(card: Scorecard, policy: GradePolicy) -> dict[str, Any]:
-    same = (math.isclose(policy.scale.points, card.base_points)
-            and math.isclose(policy.scale.odds, card.base_odds)
-            and math.isclose(policy.scale.pdo, card.pdo))
+    same = policy.scale.is_scale_of(card.base_points, card.base_odds, card.pdo)
     return {
         "compatible_versions": [policy.version] if same else [],
         "checked_against": policy.version,

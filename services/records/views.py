@@ -9,7 +9,7 @@ from typing import Any
 
 from credit.v1 import common_pb2, records_pb2
 from services.common.codes import region_only
-from services.common.workdays import CalendarYearUnknown, WorkCalendar
+from services.common.workdays import WorkCalendar
 from services.records import models, workflows
 from services.records.ingest import RuleTexts
 from services.records.queries import CreditFile, RecordView
@@ -180,15 +180,6 @@ def _notice_base(texts: RuleTexts, category: str, level: str, brief: bool,
     return base[1], base[2]
 
 
-def _response_due(r: models.Repair, calendar: WorkCalendar) -> str:
-    # Stored deadlines were computed when written; this one is computed on read, so a year the
-    # calendar stopped knowing (a calendar file removed) blanks it rather than the whole file.
-    try:
-        return iso(workflows.response_due(calendar, r))
-    except CalendarYearUnknown:
-        return ""
-
-
 def repair(r: models.Repair, calendar: WorkCalendar) -> records_pb2.Repair:
     return records_pb2.Repair(
         repair_id=str(r.id), record_id=str(r.record_id), department=r.department, state=r.state,
@@ -196,7 +187,8 @@ def repair(r: models.Repair, calendar: WorkCalendar) -> records_pb2.Repair:
         accepted_on=iso(r.accepted_on), decision_due=iso(r.decision_due), extended=r.extended,
         decided_on=iso(r.decided_on), reason=r.reason, proof=r.proof,
         commitment_letter=r.commitment_letter,
-        response_due=_response_due(r, calendar))
+        # Computed on read: a year the calendar no longer knows blanks it, not the whole file.
+        response_due=iso(workflows.response_due(calendar, r)))
 
 
 def objection(o: models.Objection) -> records_pb2.Objection:

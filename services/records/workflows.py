@@ -8,7 +8,6 @@ repair or objection (谁认定、谁修复, 五).
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -112,18 +111,21 @@ def _response_workdays(repair: Repair) -> int:
     return RESPOND_WORKDAYS + (EXTEND_WORKDAYS if repair.extended else 0)
 
 
-def response_due(calendar: WorkCalendar, repair: Repair) -> date:
-    """The day by which the applicant must have the repair's result (六), computed from the
-    application date and whether the case was extended."""
-    return calendar.add_workdays(repair.applied_on, _response_workdays(repair))
+def response_due(calendar: WorkCalendar, repair: Repair) -> date | None:
+    """The day by which the applicant must have the repair's result (六), from the application
+    date and whether the case was extended; None while the calendar does not know its year.
+    It only informs: it never refuses an application (acceptance and decision, the deadlines
+    that gate the workflow, still need their own years known)."""
+    try:
+        return calendar.add_workdays(repair.applied_on, _response_workdays(repair))
+    except CalendarYearUnknown:
+        return None
 
 
 def _note_response_due(detail: dict[str, Any], calendar: WorkCalendar, repair: Repair) -> None:
-    """Records the answer date in an audit detail when the calendar knows its year. It only
-    informs, so it never refuses an application (acceptance and decision, the deadlines that
-    gate the workflow, still need their own years known)."""
-    with contextlib.suppress(CalendarYearUnknown):
-        detail["response_due"] = response_due(calendar, repair).isoformat()
+    """The answer date in an audit detail, when known."""
+    if (due := response_due(calendar, repair)) is not None:
+        detail["response_due"] = due.isoformat()
 
 
 def apply_repair(store: Store, principal: Principal, record_id: str, proof: str,
@@ -546,8 +548,10 @@ def list_overdue(store: Store, as_of: date, department: str | None) -> list[Over
             # Counted up to as_of only: the due date is computed once it is past (known).
             late = cal.workdays_between(r.applied_on, as_of) - _response_workdays(r)
             if late > 0:
-                out.append(Overdue("repair_response", r.id, r.record_id, r.department,
-                                   response_due(cal, r), late))
+                due = response_due(cal, r)
+                assert due is not None  # past as_of, so in a year the calendar knows
+                out.append(Overdue("repair_response", r.id, r.record_id, r.department, due,
+                                   late))
         for o in session.execute(select(Objection).where(
                 Objection.state == "open", Objection.due < as_of,
                 dept(Objection.department))).scalars():

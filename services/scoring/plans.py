@@ -100,8 +100,7 @@ def draw_plan(store: GradeStore, req: DrawRequest, policy: SupervisionPolicy,
             raise TooManyCandidates(f"more than {MAX_CANDIDATES:,} candidates")
         # What the draw excludes (unless the grade may be redrawn): the previous plan's
         # entities, and those its grade's max_per_year random draws this year already reached.
-        previous_keys = (frozenset() if previous is None else frozenset(
-            e.key for e in Published.plan_of(previous.document).entities))
+        previous_keys = _drawn_keys(previous)
         capped, counted = _at_yearly_cap(session, req.task, candidates, policy)
         previous_keys |= capped
         plan = draw(req.task, candidates, req.inspectors, policy, previous_keys,
@@ -122,6 +121,11 @@ def draw_plan(store: GradeStore, req: DrawRequest, policy: SupervisionPolicy,
         session.flush()
         session.expunge(row)
     return row, True
+
+
+def _drawn_keys(row: InspectionPlanRow | None) -> frozenset[str]:
+    """Every entity a stored plan drew (random and triggered); none without a plan."""
+    return frozenset() if row is None else frozenset(e.key for e in plan_of(row).entities)
 
 
 def _at_yearly_cap(session: Session, task: DrawTask, candidates: Sequence[Candidate],
@@ -157,10 +161,8 @@ def audit_exclusions(session: Session, row: InspectionPlanRow, published: Publis
     the previous plan, the year's plans counted, the keys they cap, and `previous` as the
     union of the previous plan's keys and those. Empty when all agree (a plan drawn before
     provenance was published is checked for its previous plan's keys only)."""
-    previous_row = None if row.previous_plan_id is None else find_plan(session,
-                                                                       row.previous_plan_id)
-    previous_keys = frozenset() if previous_row is None else frozenset(
-        e.key for e in Published.plan_of(previous_row.document).entities)
+    previous_keys = _drawn_keys(None if row.previous_plan_id is None
+                                else find_plan(session, row.previous_plan_id))
     if published.provenance is None:
         return ([] if previous_keys <= published.previous else
                 ["previous: the previous plan's drawn keys are not all excluded"])

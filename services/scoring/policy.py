@@ -93,6 +93,11 @@ class ScoreScale:
     def odds_at(self, points: float) -> float:
         return float(self.odds * 2.0 ** ((points - self.points) / self.pdo))
 
+    def is_scale_of(self, base_points: float, base_odds: float, pdo: float) -> bool:
+        """A scorecard scaled so has its points on this scale: the thresholds apply."""
+        return (math.isclose(self.points, base_points) and math.isclose(self.odds, base_odds)
+                and math.isclose(self.pdo, pdo))
+
 
 @dataclass(frozen=True)
 class HardRule:

@@ -54,7 +54,7 @@ def load_model(directory: Path, policy: GradePolicy | None = None) -> Model:
                 "grades with: its points may be on another scale")
         # The version is the artifact's word; the scaling is what its points are made of.
         scale = policy.scale
-        if (card.base_points, card.base_odds, card.pdo) != (scale.points, scale.odds, scale.pdo):
+        if not scale.is_scale_of(card.base_points, card.base_odds, card.pdo):
             raise ModelArtifactError(
                 directory / SCORECARD_FILE,
                 f"points scaled to {card.base_points:g} at odds {card.base_odds:g} with PDO "

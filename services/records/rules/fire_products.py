@@ -110,6 +110,7 @@ SAMPLING_MEASURES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 
+DEPRECATED_FINDING = "fake_or_out_of_scope_certification"
 FINDINGS: Mapping[str, Finding] = MappingProxyType(
     {
         # 三（二）2–4: sampling in production, circulation and use; measures depend on the field.
@@ -133,7 +134,7 @@ FINDINGS: Mapping[str, Finding] = MappingProxyType(
         ),
         # Deprecated: joins the two. Stored records use it, and their corrections must
         # classify as before, so it keeps its old meaning; new submissions use the codes above.
-        "fake_or_out_of_scope_certification": Finding(
+        DEPRECATED_FINDING: Finding(
             "虚假认证或超范围认证",
             True,
             frozenset({"certification"}),
@@ -182,7 +183,6 @@ SEVERE = "从严从重实施行政处罚"
 PUSH = "失信信息推送至本地信用信息共享平台、国家企业信用信息公示系统"
 SERIOUS_LIST = "列入市场监督管理严重违法失信名单（相关经营主体及人员）"
 LIST_LEVEL = "严重违法失信名单"  # the source level of a listing on that list
-DEPRECATED_FINDING = "fake_or_out_of_scope_certification"
 # Flagged on every record classified with it from this release on (corrections included), so
 # that the department can review them; older ones are found by their finding in the facts.
 DEPRECATED_NOTE = ("deprecated finding fake_or_out_of_scope_certification, classified as fraud: "
