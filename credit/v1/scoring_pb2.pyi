@@ -24,14 +24,16 @@ INSPECTION_OUTCOME_FINDING: InspectionOutcome
 INSPECTION_OUTCOME_NOT_INSPECTED: InspectionOutcome
 
 class EvaluateRequest(_message.Message):
-    __slots__ = ("entity", "as_of", "department")
+    __slots__ = ("entity", "as_of", "department", "fresh")
     ENTITY_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    FRESH_FIELD_NUMBER: _ClassVar[int]
     entity: _common_pb2.EntityRef
     as_of: str
     department: str
-    def __init__(self, entity: _Optional[_Union[_common_pb2.EntityRef, _Mapping]] = ..., as_of: _Optional[str] = ..., department: _Optional[str] = ...) -> None: ...
+    fresh: bool
+    def __init__(self, entity: _Optional[_Union[_common_pb2.EntityRef, _Mapping]] = ..., as_of: _Optional[str] = ..., department: _Optional[str] = ..., fresh: _Optional[bool] = ...) -> None: ...
 
 class Reason(_message.Message):
     __slots__ = ("code", "points_lost", "text_zh", "text_en")

@@ -216,14 +216,23 @@ def optional_principal() -> Principal | None:
 @contextmanager
 def use_principal(principal: Principal) -> Iterator[None]:
     """Bind ``principal`` for the block: used by the server, and by handler unit tests."""
-    token = _current.set(principal)
+    token = bind_principal(principal)
     try:
         yield
     finally:
-        # Async generators may be finalised from another context; the binding dies with
-        # that context anyway.
-        with suppress(ValueError):
-            _current.reset(token)
+        unbind_principal(token)
+
+
+def bind_principal(principal: Principal) -> contextvars.Token[Principal]:
+    """Binds ``principal`` until ``unbind_principal`` (use_principal, as two calls)."""
+    return _current.set(principal)
+
+
+def unbind_principal(token: contextvars.Token[Principal]) -> None:
+    # Async generators may be finalised from another context; the binding dies with that
+    # context anyway.
+    with suppress(ValueError):
+        _current.reset(token)
 
 
 def is_exempt(method: str) -> bool:

@@ -11,6 +11,7 @@ from services.common.db import make_engine
 from services.common.logs import settings_or_exit
 from services.common.server import serve
 from services.records.models import SCHEMA as RECORDS_SCHEMA
+from services.scoring.answers import AnswerStore, follow_feed
 from services.scoring.config import ScoringSettings
 from services.scoring.consumer import ChangeConsumer
 from services.scoring.evaluate import Evaluator
@@ -35,7 +36,8 @@ def main() -> None:
         Evaluator(model, policy, default_supervision()),
         records, grades, PersonalIdProtector(settings.pii_key),
         clock(settings.fixed_today), model_dir, settings.records_address,
-        regrade_batch=settings.regrade_batch, evaluate_lanes=settings.evaluate_lanes)
+        regrade_batch=settings.regrade_batch, evaluate_lanes=settings.evaluate_lanes,
+        answers=AnswerStore(settings.answers_kept, settings.answer_max_age_seconds))
     source.serving(model)
     consumer = ChangeConsumer(settings.records_address, settings.records_token, records, grades,
                               lambda: servicer.evaluator.model, servicer.evaluator.policy,
@@ -45,6 +47,8 @@ def main() -> None:
     async def on_start() -> None:
         if settings.records_address:
             tasks.append(asyncio.create_task(consumer.run()))
+        if servicer.answers.enabled:
+            tasks.append(asyncio.create_task(follow_feed(servicer.answers, records)))
         if settings.model_poll_seconds > 0:
             tasks.append(asyncio.create_task(
                 source.follow(servicer.install_model, settings.model_poll_seconds)))

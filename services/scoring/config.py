@@ -51,6 +51,13 @@ class ScoringSettings:
     # against 1,270 with 2.1 for two: the GIL hand-offs between the threads); more helps when
     # many calls ask for different dates (one query per date) against a distant database.
     evaluate_lanes: int
+    # Evaluate answers kept in memory until the change feed shows their entity changed
+    # (services.scoring.answers); 0 = read the records database on every call. An answer
+    # takes about 2.4 KB (a serialised Evaluation with its texts and features).
+    answers_kept: int
+    # An answer kept longer than this is read again, even with no change on the feed (a
+    # change made outside the records service shows within this time).
+    answer_max_age_seconds: float
     # Per engine (the records read and the grade store); Evaluate keeps one per lane.
     database_pool_size: int = 10
 
@@ -73,6 +80,10 @@ class ScoringSettings:
                                   max_value=1_000_000, env=env),
             evaluate_lanes=env_int("SCORING_EVALUATE_LANES", 1, min_value=1, max_value=32,
                                    env=env),
+            answers_kept=env_int("SCORING_ANSWERS_KEPT", 100_000, min_value=0,
+                                 max_value=10_000_000, env=env),
+            answer_max_age_seconds=env_float("SCORING_ANSWER_MAX_AGE_SECONDS", 300.0,
+                                             min_value=1, max_value=86400, env=env),
             database_pool_size=database_pool_size("scoring", env),
         )
 

@@ -78,7 +78,7 @@ REG = bearer("dev-regulator")
 
 
 def _evaluate(scoring: scoring_pb2_grpc.ScoringServiceStub, code: str,
-              **kw: str) -> scoring_pb2.Evaluation:
+              **kw: Any) -> scoring_pb2.Evaluation:
     evaluation: scoring_pb2.Evaluation = scoring.Evaluate(scoring_pb2.EvaluateRequest(
         entity=common_pb2.EntityRef(uscc=code), **kw), metadata=REG, timeout=10)
     return evaluation
@@ -95,7 +95,8 @@ def test_serious_record_caps_the_grade_at_d_with_its_legal_basis(stubs: tuple[An
     records.SubmitRecord(records_pb2.SubmitRecordRequest(
         record=medical("serious", code, amount="1500000")), metadata=bearer("dev-medical"),
         timeout=10)
-    after = _evaluate(scoring, code)
+    # Right after one's own write: fresh reads the records database.
+    after = _evaluate(scoring, code, fresh=True)
     assert after.grade == "D"
     assert "active_serious_record" in [r.code for r in after.grade_rules]
     # The rule is named as decider only when it lowered the grade the score gave.
@@ -109,6 +110,30 @@ def test_serious_record_caps_the_grade_at_d_with_its_legal_basis(stubs: tuple[An
     # As of a date before the record took effect the grade was the score's.
     earlier = _evaluate(scoring, code, as_of="2025-06-30")
     assert earlier.decided_by == "score"
+
+
+def test_answers_kept_in_memory_follow_the_change_feed(platform: tuple[Any, Any, int]) -> None:
+    records, scoring, metrics = platform
+    code = uscc(12)
+    records.SubmitRecord(records_pb2.SubmitRecordRequest(
+        record=hr("kept-1", code, tier="minor", no_penalty=True)),
+        metadata=bearer("dev-hr"), timeout=10)
+    first = _evaluate(scoring, code, fresh=True)
+    served_before = _metric(metrics, 'scoring_answer_lookups_total{source="memory"}')
+    again = _evaluate(scoring, code)
+    assert again == first  # the same answer, from memory
+    assert _metric(metrics, 'scoring_answer_lookups_total{source="memory"}') == \
+        served_before + 1
+    records.SubmitRecord(records_pb2.SubmitRecordRequest(
+        record=medical("kept-2", code, amount="1500000")), metadata=bearer("dev-medical"),
+        timeout=10)
+    # The follower polls the feed five times a second: the kept answer goes within that.
+    deadline = time.monotonic() + 5
+    while (now := _evaluate(scoring, code)).grade != "D":
+        assert time.monotonic() < deadline, f"still {now.grade} from memory"
+        time.sleep(0.05)
+    assert now == _evaluate(scoring, code, fresh=True)
+    assert _metric(metrics, 'scoring_answers_dropped_total{cause="changed"}') >= 1
 
 
 def test_department_override_changes_the_tier(stubs: tuple[Any, Any]) -> None:

@@ -1,0 +1,216 @@
+"""Evaluate's answers kept in memory, dropped as soon as the change feed says they are old.
+
+An evaluation as of a date is a function of the entity's credit file, the model and the
+policies. Every write to a credit file appends an entry to the records database's audit log
+(the change feed) under the writer lock, so feed positions are in commit order. An answer is
+therefore kept with the feed position read just before its features were; a follower reads
+the log from the same database a few times a second and drops the answers of every entity
+that changed after that position. The answers served are those of the credit file as of the
+last poll: an answer is at most one poll interval (plus the poll's own query) behind a write,
+the same guarantee in kind as the stored grades', which follow the same feed. Callers that
+need their own write reflected ask for `fresh`.
+
+Safety nets, each of which empties the store or stops it serving:
+- an answer computed from a snapshot older than the follower's position is not kept (the
+  follower may already have passed the event that makes it old);
+- the follower has not polled successfully for STALE_SECONDS (database unreachable): nothing
+  is served from memory until it has;
+- the feed shrank or the event at the position changed (the records database was restored or
+  replaced), a new model is installed, or a burst of changes too large to read key by key:
+  everything is dropped;
+- an answer is served for at most `max_age` seconds, so a change made outside the service
+  (an SQL repair, a migration) is reflected within that time even without a feed entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
+from typing import Any, Generic, TypeVar
+
+from prometheus_client import Counter, Gauge
+from sqlalchemy import Connection, Engine, select
+
+from services.records.audit import feed_head
+from services.records.models import AuditEntry
+
+__all__ = ["AnswerStore", "follow_feed"]
+
+log = logging.getLogger(__name__)
+V = TypeVar("V")
+
+POLL_SECONDS = 0.2
+# Without a successful poll for this long, the store answers nothing: a change may be unseen.
+STALE_SECONDS = 2.0
+# More changed entities than this in one poll (a bulk load): drop everything instead of
+# reading and matching each key.
+MOST_KEYS_PER_POLL = 50_000
+# Variants kept per entity (dates × departments asked); beyond it the oldest goes.
+VARIANTS_PER_ENTITY = 8
+
+LOOKUPS = Counter("scoring_answer_lookups_total",
+                  "Evaluate calls by where the answer came from", ["source"])
+FROM_MEMORY, FROM_DATABASE = LOOKUPS.labels(source="memory"), LOOKUPS.labels(source="database")
+DROPPED = Counter("scoring_answers_dropped_total",
+                  "Evaluate answers dropped from memory, by why", ["cause"])
+KEPT = Gauge("scoring_answers_kept", "Evaluate answers kept in memory")
+POSITION = Gauge("scoring_answers_feed_position",
+            "The change-feed position the kept answers are checked against")
+
+
+# The feed's last event: (seq, hash), (0, None) for an empty feed (records.audit.feed_head).
+FeedPosition = tuple[int, str | None]
+
+
+def _changes_after(conn: Connection, seen: FeedPosition
+                   ) -> tuple[FeedPosition, list[str] | None]:
+    """(the feed's tip, the entities changed after `seen`), or (tip, None) when everything
+    must go: the event at `seen` is not the one seen (a restored database), or too many."""
+    tip = feed_head(conn)
+    if tip == seen:
+        return tip, []
+    if seen[0] and conn.execute(select(AuditEntry.hash).where(
+            AuditEntry.seq == seen[0])).scalar() != seen[1]:
+        return tip, None
+    keys = list(conn.execute(
+        select(AuditEntry.entity_key).distinct()
+        .where(AuditEntry.seq > seen[0], AuditEntry.seq <= tip[0])
+        .limit(MOST_KEYS_PER_POLL + 1)).scalars())
+    return tip, (None if len(keys) > MOST_KEYS_PER_POLL else keys)
+
+
+class AnswerStore(Generic[V]):
+    """Answers by entity, then by (as_of, department, …) variant: at most `most` answers, the
+    least recently asked entity's dropped first. Thread-safe: answers are put from the
+    evaluation thread and dropped from the feed follower."""
+
+    def __init__(self, most: int, max_age: float) -> None:
+        self.most, self.max_age = most, max_age
+        self._by_entity: OrderedDict[str, dict[Hashable, tuple[V, float]]] = OrderedDict()
+        self._count = 0  # answers in _by_entity
+        self._lock = threading.Lock()
+        self._seen: FeedPosition | None = None  # None until the first poll
+        self._synced = float("-inf")  # monotonic time of the last successful poll
+        self._generation = 0  # bumped by every drop-all: work begun before it is not kept
+
+    @property
+    def enabled(self) -> bool:
+        return self.most > 0
+
+    @property
+    def position(self) -> FeedPosition | None:
+        """The feed's last event as of the follower's last poll (None before the first)."""
+        return self._seen
+
+    def get(self, entity: str, variant: Hashable) -> V | None:
+        now = time.monotonic()
+        if now - self._synced > STALE_SECONDS:
+            FROM_DATABASE.inc()
+            return None
+        with self._lock:
+            kept = self._by_entity.get(entity)
+            found = kept.get(variant) if kept is not None else None
+            if found is not None and now - found[1] <= self.max_age:
+                self._by_entity.move_to_end(entity)
+                FROM_MEMORY.inc()
+                return found[0]
+        FROM_DATABASE.inc()
+        return None
+
+    def ticket(self) -> tuple[int, int] | None:
+        """Taken before reading an answer's inputs: (generation, the follower's position)
+        or None when nothing may be kept (disabled, or not yet following)."""
+        with self._lock:
+            if not self.enabled or self._seen is None:
+                return None
+            return self._generation, self._seen[0]
+
+    def put(self, ticket: tuple[int, int] | None, read_at: int,
+            answers: Iterable[tuple[str, Hashable, V]]) -> int:
+        """Keeps answers whose inputs were read at feed position `read_at` (the tip read just
+        before them), unless the follower has since passed that position or everything was
+        dropped since `ticket`; returns how many were kept."""
+        if ticket is None:
+            return 0
+        now, kept = time.monotonic(), 0
+        with self._lock:
+            if (self._seen is None or ticket[0] != self._generation
+                    or read_at < self._seen[0]):
+                return 0
+            for entity, variant, value in answers:
+                variants = self._by_entity.get(entity)
+                if variants is None:
+                    variants = self._by_entity[entity] = {}
+                else:
+                    self._by_entity.move_to_end(entity)
+                self._count -= variants.pop(variant, None) is not None
+                variants[variant] = (value, now)
+                self._count += 1
+                if len(variants) > VARIANTS_PER_ENTITY:
+                    del variants[next(iter(variants))]
+                    self._count -= 1
+                kept += 1
+            while self._count > self.most:
+                _, gone = self._by_entity.popitem(last=False)
+                self._count -= len(gone)
+                DROPPED.labels(cause="capacity").inc(len(gone))
+            KEPT.set(self._count)
+        return kept
+
+    def clear(self, cause: str) -> None:
+        with self._lock:
+            self._drop_all(cause)
+
+    def _drop_all(self, cause: str) -> None:
+        self._generation += 1
+        DROPPED.labels(cause=cause).inc(self._count)
+        self._by_entity.clear()
+        self._count = 0
+        KEPT.set(0)
+
+    def advance(self, tip: FeedPosition, changed: list[str] | None) -> None:
+        """The follower's poll: drops the answers of `changed` (everything when None) and
+        moves the position to `tip`."""
+        with self._lock:
+            if changed is None or (self._seen is not None and tip[0] < self._seen[0]):
+                self._drop_all("feed_reset")
+            else:
+                for key in changed:
+                    gone = self._by_entity.pop(key, None)
+                    if gone is not None:
+                        self._count -= len(gone)
+                        DROPPED.labels(cause="changed").inc(len(gone))
+                KEPT.set(self._count)
+            self._seen, self._synced = tip, time.monotonic()
+            POSITION.set(tip[0])
+
+
+async def follow_feed(store: AnswerStore[Any], records: Engine,
+                      every: float = POLL_SECONDS) -> None:
+    """Polls the records database's change feed until cancelled, dropping changed answers.
+    A failed poll is logged once per outage; the store stops serving after STALE_SECONDS."""
+
+    def poll(seen: FeedPosition | None) -> tuple[FeedPosition, list[str] | None]:
+        with records.connect() as conn:
+            if seen is None:
+                return feed_head(conn), []
+            return _changes_after(conn, seen)
+
+    failing = False
+    while True:
+        try:
+            tip, changed = await asyncio.to_thread(poll, store.position)
+            store.advance(tip, changed)
+            if failing:
+                log.info("following the change feed again; answers kept in memory are served")
+            failing = False
+        except Exception:  # the follower must outlive any outage
+            if not failing:
+                log.exception("cannot read the change feed; Evaluate reads the database "
+                              "until it can")
+            failing = True
+        await asyncio.sleep(every)
