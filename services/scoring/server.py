@@ -36,7 +36,7 @@ from services.common.db import (
 )
 from services.common.errors import ServiceError, bad_request_violations, to_status_proto
 from services.common.stubs import records_stub
-from services.records.audit import feed_tip
+from services.records.audit import feed_head
 from services.records.departments import SOURCE_OWNER
 from services.records.submission import (
     KIND_ENUM,
@@ -328,8 +328,9 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         ticket = self.answers.ticket()  # before the evaluator: a model switch voids it
         evaluator, keys = self.evaluator, list({k for k, _ in asked})
 
-        def read(conn: Connection) -> tuple[int, dict[str, Evaluation]]:
-            read_at = feed_tip(conn) if ticket is not None else 0
+        def read(conn: Connection) -> tuple[tuple[int, str | None], dict[str, Evaluation]]:
+            # The same connection, so the same server (never another replica's feed).
+            read_at = feed_head(conn) if ticket is not None else (0, None)
             return read_at, evaluator.evaluate_many(conn, keys, as_of)
 
         read_at, found = self._readers.run(read)

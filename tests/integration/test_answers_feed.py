@@ -1,22 +1,32 @@
-"""The follower of the change feed, on real SQLite and PostgreSQL records databases: a write
-to one entity's credit file drops that entity's kept answers and no other's; a feed that is
-not the one followed (a restored database) drops everything."""
+"""Evaluate's answers in memory, on real SQLite and PostgreSQL records databases: a write to
+one entity's credit file drops that entity's kept answers and no other's; a feed that is not
+the one the answers were read from (a restored database) drops everything; an answer whose
+entity changed, or whose model was replaced, while it was computed is served but not kept."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
+from services.common.codes import PersonalIdProtector
 from services.records.audit import feed_head, feed_tip
 from services.records.ingest import ingest
 from services.records.models import AuditEntry
 from services.records.store import Store
 from services.scoring import answers
 from services.scoring.answers import AnswerStore, follow_feed
-from tests.conftest import MEDICAL
+from services.scoring.evaluate import Evaluator, Model
+from services.scoring.policy import default_policy
+from services.scoring.server import ScoringServicer
+from services.scoring.serving import ModelSource
+from services.scoring.store import open_grade_store
+from services.scoring.supervision import default_supervision
+from tests.conftest import MEDICAL, PII_KEY, TODAY
 from tests.factories import medical, uscc
 
 DAY = ("2025-11-20", None)
@@ -47,7 +57,7 @@ def test_a_write_drops_its_entitys_answers_and_keeps_the_others(store: Store) ->
         follower = asyncio.create_task(follow_feed(kept, store.engine, every=0.02))
         try:
             await _until(lambda: kept.position is not None and kept.position[0] == tip)
-            assert kept.put(kept.ticket(), tip, [(one, DAY, "1"), (two, DAY, "2")]) == 2
+            assert kept.put(kept.ticket(), (tip, None), [(one, DAY, "1"), (two, DAY, "2")]) == 2
             await asyncio.to_thread(ingest, store, MEDICAL, [medical("f-3", uscc(1))])
             await _until(lambda: kept.get(one, DAY) is None)
             assert kept.get(two, DAY) == "2"
@@ -58,14 +68,97 @@ def test_a_write_drops_its_entitys_answers_and_keeps_the_others(store: Store) ->
     asyncio.run(scenario())
 
 
-def test_another_event_at_the_followed_position_drops_everything(store: Store) -> None:
+def test_a_feed_without_the_events_checked_drops_everything(store: Store) -> None:
+    ingest(store, MEDICAL, [medical("r-0", uscc(3))])
     ingest(store, MEDICAL, [medical("r-1", uscc(1))])
     with store.engine.connect() as conn:
         seq, digest = feed_head(conn)
         assert answers._changes_after(conn, (seq, digest)) == ((seq, digest), [])
         # What a follower remembers of a database since restored from another backup.
         assert answers._changes_after(conn, (seq, "0" * 64)) == ((seq, digest), None)
+        # An answer was read at an event past the tip, or at one that is now another: a
+        # replica promoted without the last writes, a restore to a point between them.
+        assert answers._changes_after(conn, (seq, digest), (seq + 1, "1" * 64)) == \
+            ((seq, digest), None)
+        assert answers._changes_after(conn, (seq - 1, feed_hash(conn, seq - 1)),
+                                      (seq, "1" * 64)) == ((seq, digest), None)
     ingest(store, MEDICAL, [medical("r-2", uscc(2))])
     with store.engine.connect() as conn:
         tip = feed_head(conn)
-        assert answers._changes_after(conn, (seq, digest)) == (tip, [_key_of(store, tip[0])])
+        assert answers._changes_after(conn, (seq, digest), (seq, digest)) == \
+            (tip, [_key_of(store, tip[0])])
+
+
+def feed_hash(conn: Connection, seq: int) -> str:
+    return str(conn.execute(select(AuditEntry.hash).where(AuditEntry.seq == seq)).scalar_one())
+
+
+def _servicer(store: Store, tmp_path: Path, kept: AnswerStore[bytes]
+              ) -> tuple[ScoringServicer, Model, Path]:
+    policy = default_policy()
+    model, model_dir = ModelSource(None, None, policy).load()
+    servicer = ScoringServicer(
+        Evaluator(model, policy, default_supervision()), store.engine,
+        open_grade_store(f"sqlite:///{tmp_path}/scoring.db"), PersonalIdProtector(PII_KEY),
+        lambda: TODAY, model_dir, answers=kept)
+    return servicer, model, model_dir
+
+
+def _during_the_read(servicer: ScoringServicer, then: Callable[[], None]) -> None:
+    """Runs `then` after the evaluation has read its features, before its answer is kept."""
+    evaluator, read = servicer.evaluator, servicer.evaluator.evaluate_many
+
+    def evaluate_many(*args: Any, **kwargs: Any) -> Any:
+        found = read(*args, **kwargs)
+        then()
+        return found
+
+    evaluator.evaluate_many = evaluate_many  # type: ignore[method-assign]
+
+
+def test_an_answer_whose_entity_changed_while_it_was_read_is_not_kept(
+        store: Store, tmp_path: Path) -> None:
+    ingest(store, MEDICAL, [medical("o-1", uscc(1))])
+    kept: AnswerStore[bytes] = AnswerStore(100, 60.0)
+    servicer, _, _ = _servicer(store, tmp_path, kept)
+    with store.engine.connect() as conn:
+        kept.advance(feed_head(conn), [], kept.clock())
+    key = _key_of(store, kept.watch()[0][0])  # type: ignore[index]
+
+    def write_and_poll() -> None:
+        # The entity's new record lands after its features were read, and the follower
+        # sees it before the answer is kept.
+        ingest(store, MEDICAL, [medical("o-2", uscc(1), amount="1500000")])
+        with store.engine.connect() as conn:
+            kept.advance(*answers._changes_after(conn, kept.watch()[0]),  # type: ignore[arg-type]
+                         kept.clock())
+
+    _during_the_read(servicer, write_and_poll)
+    try:
+        answered = servicer._evaluate_keys(TODAY, [(key, None)])
+        assert (key, None) in answered  # served: the credit file as read
+        assert kept.get(key, (TODAY, None)) is None  # but not kept: the feed passed it
+        # Read again, now after the write: kept.
+        servicer.evaluator.evaluate_many = Evaluator.evaluate_many.__get__(  # type: ignore
+            servicer.evaluator)
+        again = servicer._evaluate_keys(TODAY, [(key, None)])
+        assert kept.get(key, (TODAY, None)) == again[(key, None)].SerializeToString()
+        assert again[(key, None)].features["n_active_serious"] == 1
+    finally:
+        servicer.close()
+
+
+def test_an_answer_read_while_the_model_was_replaced_is_not_kept(
+        store: Store, tmp_path: Path) -> None:
+    ingest(store, MEDICAL, [medical("m-1", uscc(1))])
+    kept: AnswerStore[bytes] = AnswerStore(100, 60.0)
+    servicer, model, model_dir = _servicer(store, tmp_path, kept)
+    with store.engine.connect() as conn:
+        kept.advance(feed_head(conn), [], kept.clock())
+    key = _key_of(store, kept.watch()[0][0])  # type: ignore[index]
+    _during_the_read(servicer, lambda: servicer.install_model(model, model_dir))
+    try:
+        assert (key, None) in servicer._evaluate_keys(TODAY, [(key, None)])
+        assert kept.get(key, (TODAY, None)) is None
+    finally:
+        servicer.close()
