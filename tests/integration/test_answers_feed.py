@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from credit.v1 import scoring_pb2
 from services.common.codes import PersonalIdProtector
 from services.records.audit import feed_head, feed_tip
 from services.records.ingest import ingest
@@ -20,7 +21,7 @@ from services.records.models import AuditEntry
 from services.records.store import Store
 from services.scoring import answers
 from services.scoring.answers import AnswerStore, follow_feed
-from services.scoring.evaluate import Evaluator, Model
+from services.scoring.evaluate import Evaluator
 from services.scoring.policy import default_policy
 from services.scoring.server import ScoringServicer
 from services.scoring.serving import ModelSource
@@ -93,72 +94,80 @@ def feed_hash(conn: Connection, seq: int) -> str:
     return str(conn.execute(select(AuditEntry.hash).where(AuditEntry.seq == seq)).scalar_one())
 
 
-def _servicer(store: Store, tmp_path: Path, kept: AnswerStore[bytes]
-              ) -> tuple[ScoringServicer, Model, Path]:
-    policy = default_policy()
-    model, model_dir = ModelSource(None, None, policy).load()
-    servicer = ScoringServicer(
-        Evaluator(model, policy, default_supervision()), store.engine,
-        open_grade_store(f"sqlite:///{tmp_path}/scoring.db"), PersonalIdProtector(PII_KEY),
-        lambda: TODAY, model_dir, answers=kept)
-    return servicer, model, model_dir
+class Following:
+    """A scoring servicer whose answers are kept, its store following the feed by hand (one
+    poll per `poll()`), and the key of the entity of the feed's last event."""
 
+    def __init__(self, store: Store, tmp_path: Path) -> None:
+        policy = default_policy()
+        self.model, self.model_dir = ModelSource(None, None, policy).load()
+        self.kept: AnswerStore[bytes] = AnswerStore(100, 60.0)
+        self.servicer = ScoringServicer(
+            Evaluator(self.model, policy, default_supervision()), store.engine,
+            open_grade_store(f"sqlite:///{tmp_path}/scoring.db"),
+            PersonalIdProtector(PII_KEY), lambda: TODAY, self.model_dir, answers=self.kept)
+        self.engine = store.engine
+        with store.engine.connect() as conn:
+            tip = feed_head(conn)
+        self.kept.advance(tip, [], self.kept.clock())
+        self.key = _key_of(store, tip[0])
+        self._read = self.servicer.evaluator.evaluate_many
 
-def _during_the_read(servicer: ScoringServicer, then: Callable[[], None]) -> None:
-    """Runs `then` after the evaluation has read its features, before its answer is kept."""
-    evaluator, read = servicer.evaluator, servicer.evaluator.evaluate_many
+    def poll(self) -> None:
+        seen, newest = self.kept.watch()
+        assert seen is not None
+        with self.engine.connect() as conn:
+            self.kept.advance(*answers._changes_after(conn, seen, newest), self.kept.clock())
 
-    def evaluate_many(*args: Any, **kwargs: Any) -> Any:
-        found = read(*args, **kwargs)
-        then()
-        return found
+    def during_the_read(self, then: Callable[[], None] | None) -> None:
+        """Runs `then` after an evaluation has read its features, before its answer is kept
+        (None: no longer)."""
+        def evaluate_many(*args: Any, **kwargs: Any) -> Any:
+            found = self._read(*args, **kwargs)
+            if then is not None:
+                then()
+            return found
 
-    evaluator.evaluate_many = evaluate_many  # type: ignore[method-assign]
+        self.servicer.evaluator.evaluate_many = evaluate_many  # type: ignore[method-assign]
+
+    def evaluate(self) -> scoring_pb2.Evaluation | None:
+        """Evaluate's read of the entity as of TODAY; what it kept is `kept_answer`."""
+        return self.servicer._evaluate_keys(TODAY, [(self.key, None)]).get((self.key, None))
+
+    def kept_answer(self) -> bytes | None:
+        return self.kept.get(self.key, (TODAY, None))
 
 
 def test_an_answer_whose_entity_changed_while_it_was_read_is_not_kept(
         store: Store, tmp_path: Path) -> None:
     ingest(store, MEDICAL, [medical("o-1", uscc(1))])
-    kept: AnswerStore[bytes] = AnswerStore(100, 60.0)
-    servicer, _, _ = _servicer(store, tmp_path, kept)
-    with store.engine.connect() as conn:
-        kept.advance(feed_head(conn), [], kept.clock())
-    key = _key_of(store, kept.watch()[0][0])  # type: ignore[index]
+    p = Following(store, tmp_path)
 
     def write_and_poll() -> None:
         # The entity's new record lands after its features were read, and the follower
         # sees it before the answer is kept.
         ingest(store, MEDICAL, [medical("o-2", uscc(1), amount="1500000")])
-        with store.engine.connect() as conn:
-            kept.advance(*answers._changes_after(conn, kept.watch()[0]),  # type: ignore[arg-type]
-                         kept.clock())
+        p.poll()
 
-    _during_the_read(servicer, write_and_poll)
+    p.during_the_read(write_and_poll)
     try:
-        answered = servicer._evaluate_keys(TODAY, [(key, None)])
-        assert (key, None) in answered  # served: the credit file as read
-        assert kept.get(key, (TODAY, None)) is None  # but not kept: the feed passed it
-        # Read again, now after the write: kept.
-        servicer.evaluator.evaluate_many = Evaluator.evaluate_many.__get__(  # type: ignore
-            servicer.evaluator)
-        again = servicer._evaluate_keys(TODAY, [(key, None)])
-        assert kept.get(key, (TODAY, None)) == again[(key, None)].SerializeToString()
-        assert again[(key, None)].features["n_active_serious"] == 1
+        assert p.evaluate() is not None  # served: the credit file as read
+        assert p.kept_answer() is None  # but not kept: the feed passed it
+        p.during_the_read(None)
+        again = p.evaluate()  # read again, now after the write: kept
+        assert again is not None and again.features["n_active_serious"] == 1
+        assert p.kept_answer() == again.SerializeToString()
     finally:
-        servicer.close()
+        p.servicer.close()
 
 
 def test_an_answer_read_while_the_model_was_replaced_is_not_kept(
         store: Store, tmp_path: Path) -> None:
     ingest(store, MEDICAL, [medical("m-1", uscc(1))])
-    kept: AnswerStore[bytes] = AnswerStore(100, 60.0)
-    servicer, model, model_dir = _servicer(store, tmp_path, kept)
-    with store.engine.connect() as conn:
-        kept.advance(feed_head(conn), [], kept.clock())
-    key = _key_of(store, kept.watch()[0][0])  # type: ignore[index]
-    _during_the_read(servicer, lambda: servicer.install_model(model, model_dir))
+    p = Following(store, tmp_path)
+    p.during_the_read(lambda: p.servicer.install_model(p.model, p.model_dir))
     try:
-        assert (key, None) in servicer._evaluate_keys(TODAY, [(key, None)])
-        assert kept.get(key, (TODAY, None)) is None
+        assert p.evaluate() is not None
+        assert p.kept_answer() is None
     finally:
-        servicer.close()
+        p.servicer.close()
