@@ -6,6 +6,7 @@ from typing import Any
 
 from credit.v1 import common_pb2, records_pb2
 from services.common.codes import resident_id_check_char, uscc_check_char
+from services.records.workflows import AgencyMaterials
 
 KIND = {
     "enterprise": common_pb2.ENTITY_KIND_ENTERPRISE,
@@ -32,6 +33,12 @@ def subject(code: str, kind: str = "enterprise", *, name: str = "德惠市测试
            else common_pb2.EntityRef(uscc=code))
     return records_pb2.Subject(ref=ref, kind=KIND[kind], name=name, region_code=region,
                                industry=industry, established_on=established)
+
+
+# A registration's materials in order: 5 staff, commitment letter, credit services in the
+# articles' scope, annual report attached.
+MATERIALS = AgencyMaterials(staff_count=5, commitment_letter=True,
+                            credit_services_in_scope=True, annual_report=True)
 
 
 def medical(rid: str, code: str, *, amount: str = "100000", violation: str = "commercial_bribery",

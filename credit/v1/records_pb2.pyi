@@ -599,18 +599,22 @@ class LiftShieldRequest(_message.Message):
     def __init__(self, shield_id: _Optional[str] = ..., lifted_on: _Optional[str] = ...) -> None: ...
 
 class RegisterAgencyRequest(_message.Message):
-    __slots__ = ("agency", "principal_ids", "staff_count", "commitment_letter", "registered_on")
+    __slots__ = ("agency", "principal_ids", "staff_count", "commitment_letter", "registered_on", "credit_services_in_scope", "annual_report")
     AGENCY_FIELD_NUMBER: _ClassVar[int]
     PRINCIPAL_IDS_FIELD_NUMBER: _ClassVar[int]
     STAFF_COUNT_FIELD_NUMBER: _ClassVar[int]
     COMMITMENT_LETTER_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_ON_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_SERVICES_IN_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    ANNUAL_REPORT_FIELD_NUMBER: _ClassVar[int]
     agency: Subject
     principal_ids: _containers.RepeatedScalarFieldContainer[str]
     staff_count: int
     commitment_letter: bool
     registered_on: str
-    def __init__(self, agency: _Optional[_Union[Subject, _Mapping]] = ..., principal_ids: _Optional[_Iterable[str]] = ..., staff_count: _Optional[int] = ..., commitment_letter: _Optional[bool] = ..., registered_on: _Optional[str] = ...) -> None: ...
+    credit_services_in_scope: bool
+    annual_report: bool
+    def __init__(self, agency: _Optional[_Union[Subject, _Mapping]] = ..., principal_ids: _Optional[_Iterable[str]] = ..., staff_count: _Optional[int] = ..., commitment_letter: _Optional[bool] = ..., registered_on: _Optional[str] = ..., credit_services_in_scope: _Optional[bool] = ..., annual_report: _Optional[bool] = ...) -> None: ...
 
 class AgencyRegistration(_message.Message):
     __slots__ = ("entity_key", "registered_on", "principal_display_ids")

@@ -479,8 +479,14 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         if violations or agency is None:
             raise ServiceError.invalid_argument(*violations)
         on = self._today(request.registered_on, "registered_on")
+        materials = workflows.AgencyMaterials(
+            staff_count=request.staff_count, commitment_letter=request.commitment_letter,
+            credit_services_in_scope=(request.credit_services_in_scope
+                                      if request.HasField("credit_services_in_scope")
+                                      else None),
+            annual_report=request.annual_report)
         reg = await _run(workflows.register_agency, store, principal, agency, principals,
-                         request.staff_count, request.commitment_letter, on)
+                         materials, on)
         return records_pb2.AgencyRegistration(
             entity_key=agency.ref.key, registered_on=views.iso(reg.registered_on),
             principal_display_ids=reg.principal_display_ids)

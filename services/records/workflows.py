@@ -39,7 +39,7 @@ from services.records.queries import (
     shielded_expr,
     status_expr,
 )
-from services.records.rules import registration_refusal_reason
+from services.records.rules import annual_report_required, registration_refusal_reason
 from services.records.store import Change, Store, entity_by_key, now, publish
 from services.records.submission import EntityKey, Invalid, SubjectIn, check_text
 
@@ -442,23 +442,45 @@ def _on_serious_list(session: Session, keys: list[str], as_of: date) -> set[str]
     return {r[0] for r in rows}
 
 
+@dataclass(frozen=True)
+class AgencyMaterials:
+    """What the reviewing office found among a registration's materials (第八条, 第十条)."""
+
+    staff_count: int
+    commitment_letter: bool  # 第八条（五）
+    credit_services_in_scope: bool | None  # 第十条（一）; None: not stated
+    annual_report: bool  # 第八条（四）
+
+
 def register_agency(store: Store, principal: Principal, agency: SubjectIn,
-                    principals: list[EntityKey], staff_count: int,
-                    commitment_letter: bool, registered_on: date) -> AgencyRegistration:
+                    principals: list[EntityKey], materials: AgencyMaterials,
+                    registered_on: date) -> AgencyRegistration:
     _agency_writer(principal)
     if agency.kind != "credit_service_agency":
         raise Invalid([("agency.kind", "must be ENTITY_KIND_CREDIT_SERVICE_AGENCY")])
+    violations: list[tuple[str, str]] = []
     if not principals:
-        raise Invalid([("principal_ids", "at least one principal is required")])
-    if staff_count < 1:
-        raise Invalid([("staff_count", "must be at least 1")])
-    if not commitment_letter:
-        raise Invalid([("commitment_letter", "the credit commitment letter is required")])
+        violations.append(("principal_ids", "at least one principal is required"))
+    if materials.staff_count < 1:
+        violations.append(("staff_count", "must be at least 1"))
+    if not materials.commitment_letter:
+        violations.append(("commitment_letter", "the credit commitment letter is required"))
+    if materials.credit_services_in_scope is None:
+        violations.append(("credit_services_in_scope", "required: whether the business scope "
+                           "of the approved articles includes credit services (第十条（一）)"))
+    if not materials.annual_report and annual_report_required(agency.established_on,
+                                                              registered_on):
+        violations.append(("annual_report", f"required: established on "
+                           f"{agency.established_on}, a year or more before registration "
+                           "(第八条（四）)"))
+    if violations:
+        raise Invalid(violations)
     with store.writer() as session:
         listed = _on_serious_list(session, [agency.ref.key, *(p.key for p in principals)],
                                   registered_on)
         refusal = registration_refusal_reason(
-            agency.ref.key in listed, [p.display_id for p in principals if p.key in listed])
+            agency.ref.key in listed, [p.display_id for p in principals if p.key in listed],
+            credit_services_in_scope=bool(materials.credit_services_in_scope))
         if refusal is not None:
             raise ServiceError.failed_precondition(f"registration refused: {refusal}")
         entity = entity_by_key(session, agency.ref.key)
@@ -475,7 +497,8 @@ def register_agency(store: Store, principal: Principal, agency: SubjectIn,
             id=next_id(session, AgencyRegistration.__table__),  # type: ignore[arg-type]
             entity_id=entity.id, registered_on=registered_on,
             principal_keys=[p.key for p in principals],
-            principal_display_ids=[p.display_id for p in principals], staff_count=staff_count)
+            principal_display_ids=[p.display_id for p in principals],
+            staff_count=materials.staff_count)
         session.add(reg)
         session.flush()
         publish(session, [Change(entity.entity_key, "agency_registered", None, principal.name,
@@ -483,7 +506,9 @@ def register_agency(store: Store, principal: Principal, agency: SubjectIn,
                                  # The audit trail is shown beyond the department:
                                  # principals by region only, as persons are elsewhere.
                                  {"principals": [region_only(d)
-                                                 for d in reg.principal_display_ids]})])
+                                                 for d in reg.principal_display_ids],
+                                  "credit_services_in_scope": True,
+                                  "annual_report": materials.annual_report})])
         return reg
 
 

@@ -199,7 +199,8 @@ def test_persons_are_shown_by_region_only_to_the_public_and_in_audit_details(
     agency_code = uscc(820)
     stub.RegisterAgency(records_pb2.RegisterAgencyRequest(
         agency=subject(agency_code, "credit_service_agency", industry="L"),
-        principal_ids=[principal], staff_count=3, commitment_letter=True),
+        principal_ids=[principal], staff_count=3, commitment_letter=True,
+        credit_services_in_scope=True, annual_report=True),
         metadata=bearer("dev-credit"), timeout=10)
     file = stub.GetCreditFile(records_pb2.GetCreditFileRequest(
         entity=common_pb2.EntityRef(uscc=agency_code), include_audit=True), metadata=REG,
@@ -373,11 +374,27 @@ def test_workflows_over_grpc(stub: records_pb2_grpc.RecordsServiceStub) -> None:
     with pytest.raises(grpc.RpcError) as bad_id:
         stub.RegisterAgency(records_pb2.RegisterAgencyRequest(
             agency=subject(uscc(801), "credit_service_agency", industry="L"),
-            principal_ids=["220183198001010011"], staff_count=3, commitment_letter=True),
+            principal_ids=["220183198001010011"], staff_count=3, commitment_letter=True,
+            credit_services_in_scope=True, annual_report=True),
             metadata=bearer("dev-credit"), timeout=10)
     assert _code(bad_id) == grpc.StatusCode.INVALID_ARGUMENT
     assert [f for f, _ in bad_request_violations(bad_id.value)] == [
         "principal_ids[0].resident_id"]
+    # Whether the articles' scope includes credit services must be stated (第十条（一）), and
+    # the annual report is among the materials of an agency older than a year (第八条（四）).
+    registration = records_pb2.RegisterAgencyRequest(
+        agency=subject(uscc(802), "credit_service_agency", industry="L"),
+        principal_ids=[resident_id(802)], staff_count=3, commitment_letter=True)
+    with pytest.raises(grpc.RpcError) as unstated:
+        stub.RegisterAgency(registration, metadata=bearer("dev-credit"), timeout=10)
+    assert _code(unstated) == grpc.StatusCode.INVALID_ARGUMENT
+    assert [f for f, _ in bad_request_violations(unstated.value)] == [
+        "credit_services_in_scope", "annual_report"]
+    registration.credit_services_in_scope, registration.annual_report = False, True
+    with pytest.raises(grpc.RpcError) as out_of_scope:
+        stub.RegisterAgency(registration, metadata=bearer("dev-credit"), timeout=10)
+    assert _code(out_of_scope) == grpc.StatusCode.FAILED_PRECONDITION
+    assert "第十条第（一）项" in str(out_of_scope.value.details())  # type: ignore[attr-defined]
 
 
 def test_hostile_ids_filters_texts_and_retries(stub: records_pb2_grpc.RecordsServiceStub) -> None:

@@ -1,29 +1,39 @@
-"""Agency self-registration is refused only for a listing on a serious dishonesty list
-(吉林省信用服务机构管理办法 第十条（二）, line 19), not for any 严重 record, and only while the
-listing is in force."""
+"""Agency self-registration (吉林省信用服务机构管理办法, line 19) is refused for a listing on a
+serious dishonesty list (第十条（二）), not for any 严重 record, and only while the listing is in
+force; and for a business scope without credit services (第十条（一）). The materials include
+the annual report once the agency's first year is full (第八条（四）)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import grpc
 import pytest
+from sqlalchemy import select
 
 from credit.v1 import records_pb2
 from services.common.auth import Principal
 from services.common.errors import ServiceError
 from services.records import workflows
 from services.records.ingest import ingest
-from services.records.models import AgencyRegistration
+from services.records.models import AgencyRegistration, Entity
 from services.records.store import Store
-from services.records.submission import EntityKey, SubjectIn, decode_subject, require_ref
+from services.records.submission import (
+    EntityKey,
+    Invalid,
+    SubjectIn,
+    decode_subject,
+    require_ref,
+)
 from tests.conftest import CREDIT, FIRE, HR, MEDICAL, TODAY
-from tests.factories import fire, hr, medical, resident_id, subject, uscc
+from tests.factories import MATERIALS, fire, hr, medical, resident_id, subject, uscc
 
 
-def _agency(store: Store, code: str) -> SubjectIn:
+def _agency(store: Store, code: str, established: str = "2010-01-01") -> SubjectIn:
     violations: list[tuple[str, str]] = []
-    subj = decode_subject(subject(code, "credit_service_agency", industry="L"), "agency",
+    subj = decode_subject(subject(code, "credit_service_agency", industry="L",
+                                  established=established), "agency",
                           store.protector, TODAY, violations)
     assert subj is not None, violations
     return subj
@@ -46,8 +56,8 @@ def _listed(store: Store, rid: str, code: str, decided: str = "2025-06-01") -> i
 
 def _register(store: Store, agency: str, principals: list[EntityKey],
               on: date = TODAY) -> AgencyRegistration:
-    return workflows.register_agency(store, CREDIT, _agency(store, agency), principals, 5,
-                                     True, on)
+    return workflows.register_agency(store, CREDIT, _agency(store, agency), principals,
+                                     MATERIALS, on)
 
 
 def _refused(store: Store, agency: str, principals: list[EntityKey],
@@ -135,3 +145,47 @@ def test_a_shielded_listing_does_not_count_while_shielded(store: Store) -> None:
     assert _register(store, uscc(50), principals).staff_count == 5
     workflows.lift_shield(store, FIRE, str(shield.id), date(2025, 11, 1))
     _refused(store, uscc(51), principals)
+
+
+def _registered(store: Store, code: str) -> bool:
+    with store.sessions() as session:
+        return session.execute(select(AgencyRegistration.id).join(
+            Entity, Entity.id == AgencyRegistration.entity_id)
+            .where(Entity.entity_key == code)).first() is not None
+
+
+def test_a_scope_without_credit_services_is_refused(store: Store) -> None:
+    code, principals = uscc(60), [_ref(store, resident_id(60))]
+    no_scope = replace(MATERIALS, credit_services_in_scope=False)
+    with pytest.raises(ServiceError) as refused:
+        workflows.register_agency(store, CREDIT, _agency(store, code), principals, no_scope,
+                                  TODAY)
+    assert refused.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert refused.value.message == ("registration refused: 第十条第（一）项：经相关部门批准的章程"
+                                     "中业务范围不包含信用服务内容，不予审核通过")
+    # Not stated at all: the materials are incomplete, nothing is decided.
+    unstated = replace(MATERIALS, credit_services_in_scope=None, commitment_letter=False)
+    with pytest.raises(Invalid) as incomplete:
+        workflows.register_agency(store, CREDIT, _agency(store, code), principals, unstated,
+                                  TODAY)
+    assert [f for f, _ in incomplete.value.violations] == [
+        "commitment_letter", "credit_services_in_scope"]
+    assert not _registered(store, code)
+    assert _register(store, code, principals).staff_count == 5
+
+
+def test_the_annual_report_is_required_once_the_first_year_is_full(store: Store) -> None:
+    without = replace(MATERIALS, annual_report=False)
+    principals = [_ref(store, resident_id(61))]
+    # Established 2024-11-19: its first year was full at the end of 2025-11-19 (TODAY is 20).
+    with pytest.raises(Invalid) as missing:
+        workflows.register_agency(store, CREDIT, _agency(store, uscc(61), "2024-11-19"),
+                                  principals, without, TODAY)
+    assert missing.value.violations == [
+        ("annual_report", "required: established on 2024-11-19, a year or more before "
+                          "registration (第八条（四）)")]
+    assert not _registered(store, uscc(61))
+    # Established 2024-11-20: today ends its first year; not yet required.
+    reg = workflows.register_agency(store, CREDIT, _agency(store, uscc(62), "2024-11-20"),
+                                    principals, without, TODAY)
+    assert reg.staff_count == 5 and _registered(store, uscc(62))

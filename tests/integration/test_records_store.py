@@ -28,7 +28,7 @@ from services.records.submission import (
     require_ref,
 )
 from tests.conftest import ADMIN, CREDIT, FIRE, HR, MEDICAL, PII_KEY, TODAY, retype_entity_name
-from tests.factories import agency, fire, hr, medical, resident_id, subject, uscc
+from tests.factories import MATERIALS, agency, fire, hr, medical, resident_id, subject, uscc
 
 
 def _wrong_check(code: str) -> str:
@@ -484,11 +484,11 @@ def test_agency_registration_refused_for_listed_principal(store: Store) -> None:
     person = require_ref(subject(boss, "person").ref, "p", store.protector)
     principals = [person, require_ref(subject(listed).ref, "p", store.protector)]
     with pytest.raises(ServiceError) as refused:
-        workflows.register_agency(store, CREDIT, subj, principals, 5, True, TODAY)
+        workflows.register_agency(store, CREDIT, subj, principals, MATERIALS, TODAY)
     assert refused.value.code == grpc.StatusCode.FAILED_PRECONDITION
     assert "第十条" in refused.value.message and listed in refused.value.message
     assert boss[-4:] not in refused.value.message  # the penalised person is not listed
-    reg = workflows.register_agency(store, CREDIT, subj, [person], 5, True, TODAY)
+    reg = workflows.register_agency(store, CREDIT, subj, [person], MATERIALS, TODAY)
     assert reg.staff_count == 5
 
 

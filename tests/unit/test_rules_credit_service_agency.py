@@ -10,6 +10,7 @@ from services.records.rules import (
     Classification,
     Context,
     RuleViolation,
+    annual_report_required,
     classify,
     missing_annual_report_years,
     registration_refusal_reason,
@@ -217,6 +218,35 @@ def test_registration_refusal_reason() -> None:
     with pytest.raises(RuleViolation) as err:
         registration_refusal_reason(False, ["张三", " "])
     assert err.value.field == "principals_on_list[1]"
+    # 第十条（一）: the articles' business scope lacks credit services; with (二), both named.
+    assert registration_refusal_reason(False, [], credit_services_in_scope=False) == (
+        "第十条第（一）项：经相关部门批准的章程中业务范围不包含信用服务内容，不予审核通过"
+    )
+    scope_and_list = registration_refusal_reason(True, [], credit_services_in_scope=False)
+    assert scope_and_list == (
+        "第十条第（一）项：经相关部门批准的章程中业务范围不包含信用服务内容；"
+        "第十条第（二）项：注册机构被列入严重失信主体名单，不予审核通过"
+    )
+
+
+@pytest.mark.parametrize(
+    ("established", "registered", "required"),
+    [
+        # Its first year is full at the end of the same date a year on (民法典 第二百零一条).
+        (date(2024, 3, 1), date(2025, 3, 1), False),
+        (date(2024, 3, 1), date(2025, 3, 2), True),
+        (date(2024, 11, 20), date(2025, 11, 20), False),
+        (date(2024, 11, 19), date(2025, 11, 20), True),
+        # A year from 29 February ends on 28 February (the month has no 29th).
+        (date(2024, 2, 29), date(2025, 2, 28), False),
+        (date(2024, 2, 29), date(2025, 3, 1), True),
+        (date(2025, 11, 20), date(2025, 11, 20), False),  # established the same day
+    ],
+)
+def test_the_annual_report_is_required_after_the_first_full_year(
+        established: date, registered: date, required: bool) -> None:
+    # 第八条（四）: "注册时间未满一年的企业无须填报".
+    assert annual_report_required(established, registered) is required
 
 
 @pytest.mark.parametrize(

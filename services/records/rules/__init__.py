@@ -21,6 +21,7 @@ from services.records.rules.base import (
 )
 from services.records.rules.credit_service_agency import (
     CreditServiceAgencyRules,
+    annual_report_required,
     missing_annual_report_years,
     registration_refusal_reason,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "RuleSet",
     "RuleViolation",
     "add_months",
+    "annual_report_required",
     "classify",
     "missing_annual_report_years",
     "registration_refusal_reason",

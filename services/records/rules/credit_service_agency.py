@@ -34,6 +34,7 @@ __all__ = [
     "SOURCE",
     "ArticleItem",
     "CreditServiceAgencyRules",
+    "annual_report_required",
     "complaints_within_a_year",
     "last_due_report_year",
     "missing_annual_report_years",
@@ -142,23 +143,39 @@ def missing_annual_report_years(
 
 
 def registration_refusal_reason(
-    on_serious_list: bool, principals_on_list: Sequence[str]
+    on_serious_list: bool, principals_on_list: Sequence[str], *,
+    credit_services_in_scope: bool = True,
 ) -> str | None:
-    """Why a self-registration is refused under 第十条（二）, or None when that item does not apply.
+    """Why a self-registration is refused under 第十条, or None when no item applies.
 
-    `principals_on_list` names the principals (法定代表人、董事长或执行董事、总经理) on a
-    serious dishonesty list.
+    (一) the business scope of the approved articles does not include credit services
+    (`credit_services_in_scope` False); (二) the agency or a principal (法定代表人、
+    董事长或执行董事、总经理) is on a serious dishonesty list: `principals_on_list` names
+    those principals.
     """
     names = [name.strip() for name in principals_on_list]
     for i, name in enumerate(names):
         if not name:
             raise RuleViolation(f"principals_on_list[{i}]", "expected a principal's name")
+    reasons = [] if credit_services_in_scope else [
+        "第十条第（一）项：经相关部门批准的章程中业务范围不包含信用服务内容"]
     parties = (["注册机构"] if on_serious_list else []) + (
         [f"主要负责人（{'、'.join(names)}）"] if names else []
     )
-    if not parties:
+    if parties:
+        reasons.append(f"第十条第（二）项：{'及'.join(parties)}被列入严重失信主体名单")
+    if not reasons:
         return None
-    return f"第十条第（二）项：{'及'.join(parties)}被列入严重失信主体名单，不予审核通过"
+    return "；".join(reasons) + "，不予审核通过"
+
+
+def annual_report_required(established_on: date, registered_on: date) -> bool:
+    """第八条（四）: the registration materials include the agency's credit-service annual
+    report, except for an enterprise registered less than a year ("注册时间未满一年的企业无须
+    填报"). The year runs as periods do (民法典 第二百零一条, national.period_end): established
+    on 2024-03-01, its first year is full at the end of 2025-03-01, so the report is required
+    from 2025-03-02."""
+    return registered_on >= national.period_end(established_on, 12)
 
 
 @dataclass(frozen=True)
