@@ -130,8 +130,9 @@ class _Rpc:
 
 
 class _Chain:
-    """The three layers, as one async context manager around each call (one generator per
-    call rather than three nested ones: on a cheap unary call the difference is measurable)."""
+    """The three layers around each call: a plain coroutine for unary responses (`call`),
+    one async context manager for streams (`scope`); once three nested context managers,
+    whose generator machinery was a tenth of a cheap unary call's server CPU."""
 
     def __init__(self, metrics: GrpcServerMetrics, authenticator: Authenticator,
                  limiter: FailedAuthLimiter | None = None) -> None:
@@ -146,9 +147,7 @@ class _Chain:
 
     async def call(self, rpc: _Rpc, context: grpc.aio.ServicerContext[Any, Any],
                    handle: Callable[[], Any]) -> Any:
-        """A unary-response call through the three layers. As a plain coroutine, not the
-        context manager streams need: on a cheap call the generator machinery of
-        `scope` is a tenth of the server's CPU."""
+        """A unary-response call through the three layers."""
         rpc.started.inc()
         start = time.perf_counter()
         code = grpc.StatusCode.UNKNOWN

@@ -62,7 +62,7 @@ DROPPED = Counter("scoring_answers_dropped_total",
                   "Evaluate answers dropped from memory, by why", ["cause"])
 KEPT = Gauge("scoring_answers_kept", "Evaluate answers kept in memory")
 POSITION = Gauge("scoring_answers_feed_position",
-            "The change-feed position the kept answers are checked against")
+                 "The change-feed position the kept answers are checked against")
 
 
 # The feed's last event: (seq, hash), (0, None) for an empty feed (records.audit.feed_head).
@@ -139,15 +139,15 @@ class AnswerStore(Generic[V]):
         FROM_DATABASE.inc()
         return None
 
-    def ticket(self) -> tuple[int, int] | None:
-        """Taken before reading an answer's inputs: (generation, the follower's position)
-        or None when nothing may be kept (disabled, or not yet following)."""
+    def ticket(self) -> int | None:
+        """Taken before reading an answer's inputs (and before choosing the model that
+        computes it): None when nothing may be kept (disabled, or not yet following)."""
         with self._lock:
             if not self.enabled or self._seen is None:
                 return None
-            return self._generation, self._seen[0]
+            return self._generation
 
-    def put(self, ticket: tuple[int, int] | None, read_at: FeedPosition,
+    def put(self, ticket: int | None, read_at: FeedPosition,
             answers: Iterable[tuple[str, Hashable, V]]) -> int:
         """Keeps answers whose inputs were read at feed position `read_at` (the feed's last
         event, read just before them), unless the follower has since passed that position or
@@ -156,7 +156,7 @@ class AnswerStore(Generic[V]):
             return 0
         now, kept = self.clock(), 0
         with self._lock:
-            if (self._seen is None or ticket[0] != self._generation
+            if (self._seen is None or ticket != self._generation
                     or read_at[0] < self._seen[0]):
                 return 0
             if self._newest is None or read_at[0] > self._newest[0]:
