@@ -37,6 +37,7 @@ from typing import Any, Generic, TypeVar
 from prometheus_client import Counter, Gauge
 from sqlalchemy import Connection, Engine, select
 
+from services.common.db import KeptConnections
 from services.records.audit import feed_head
 from services.records.models import AuditEntry
 
@@ -217,12 +218,16 @@ async def follow_feed(store: AnswerStore[Any], records: Engine,
     The polls have a thread of their own: queued behind EvaluateBatch or Regrade work in
     the shared pool, they would let the answers served fall behind."""
 
+    # One connection kept for the polls: a pooled one would cost a pre-ping round trip and
+    # a reset on every poll. Autocommit suits them: events up to the tip read first are
+    # committed, and commit order is feed order.
+    reader = KeptConnections(records, 1)
+
     def poll(seen: FeedPosition | None, newest: FeedPosition | None
              ) -> tuple[FeedPosition, list[str] | None]:
-        with records.connect() as conn:
-            if seen is None:
-                return feed_head(conn), []
-            return _changes_after(conn, seen, newest)
+        if seen is None:
+            return reader.run(lambda conn: (feed_head(conn), []))
+        return reader.run(lambda conn: _changes_after(conn, seen, newest))
 
     loop = asyncio.get_running_loop()
     thread = ThreadPoolExecutor(1, thread_name_prefix="answers-feed")
@@ -245,3 +250,4 @@ async def follow_feed(store: AnswerStore[Any], records: Engine,
             await asyncio.sleep(every)
     finally:
         thread.shutdown(wait=False)  # a poll stuck on the database must not hold the stop
+        reader.close()
